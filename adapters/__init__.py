@@ -1,0 +1,49 @@
+"""The registry of adapters. `adapters.build("gpt", data, depth=4)` builds one; `adapters.names()` lists them.
+
+Bundled adapters are registered lazily as `"module:Class"` strings; third-party adapters arrive through
+the entry-point group `two_clocks.adapters` or as `"package.module:Class"` strings in configs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.base import Adapter, AdapterConfig, DataSpec, resolve_device
+from benchmark.config import build_config
+from benchmark.registry import Registry
+
+ADAPTERS: Registry[type[Adapter]] = Registry("adapter", entry_point_group="two_clocks.adapters")
+
+register_adapter = ADAPTERS.register
+
+# Bundled adapters: name -> "module:Class", imported on first use.
+ADAPTERS.register("memorizer", "adapters.baselines:MemorizerAdapter")
+ADAPTERS.register("oracle", "adapters.baselines:OracleAdapter")
+ADAPTERS.register("uniform", "adapters.baselines:UniformAdapter")
+
+
+def get_class(name: str) -> type[Adapter]:
+    """The adapter class for `name` (registered name, plugin, or `"module:Class"`)."""
+    adapter_class = ADAPTERS.get(name)
+    if not (isinstance(adapter_class, type) and issubclass(adapter_class, Adapter)):
+        raise TypeError(f"{name!r} resolved to {adapter_class!r}, which is not an adapters.Adapter subclass")
+    return adapter_class
+
+
+def make_config(name: str, **knobs: Any) -> AdapterConfig:
+    """The validated config of adapter `name` built from `knobs` (strings are coerced)."""
+    return build_config(get_class(name).config_class, knobs)
+
+
+def build(name: str, data: DataSpec, *, seed: int = 0, device: str = "cpu", task: Any = None, **knobs: Any) -> Adapter:
+    """Build adapter `name` for `data` with validated `knobs`."""
+    adapter_class = get_class(name)
+    return adapter_class(build_config(adapter_class.config_class, knobs), data, seed=seed, device=device, task=task)
+
+
+def names() -> list[str]:
+    """Every registered adapter name, plugins included."""
+    return ADAPTERS.names()
+
+
+__all__ = ["ADAPTERS", "Adapter", "AdapterConfig", "DataSpec", "build", "get_class", "make_config", "names", "register_adapter", "resolve_device"]

@@ -1,0 +1,134 @@
+"""Frozen-dataclass configs validated at the edge: build from knobs, coerce CLI strings, describe fields.
+
+Shared by tasks and adapters (a leaf module, like `benchmark.registry`). Every error names the
+field and the allowed values, so bad input fails before any training starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from typing import Any, Mapping, TypeVar
+
+C = TypeVar("C")
+
+
+class ConfigError(ValueError):
+    """A config knob is unknown or has a bad value; the message names the field and what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseConfig:
+    """Base for task and adapter configs: subclasses add fields with defaults and extend `validate()`."""
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the field and allowed values; the base checks declared types."""
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            expected = hints.get(field.name)
+            if expected is bool and not isinstance(value, bool):
+                raise ConfigError(f"{_owner(self)}.{field.name} must be true or false, got {value!r}")
+            if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{_owner(self)}.{field.name} must be an integer, got {value!r}")
+            if expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ConfigError(f"{_owner(self)}.{field.name} must be a number, got {value!r}")
+            if expected is str and not isinstance(value, str):
+                raise ConfigError(f"{_owner(self)}.{field.name} must be a string, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every field (for run specs and records)."""
+        return dataclasses.asdict(self)
+
+
+def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) -> C:
+    """Build and validate `config_class` from `knobs`; strings are coerced to the field's type."""
+    knobs = dict(knobs or {})
+    fields = {field.name: field for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(config_class)
+    for name in knobs:
+        if name not in fields:
+            hint = difflib.get_close_matches(name, list(fields), n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            allowed = ", ".join(fields) or "(none)"
+            raise ConfigError(f"unknown knob {name!r} for {config_class.__name__}{suggestion} (allowed: {allowed})")
+    values = {name: coerce(value, hints.get(name), f"{config_class.__name__}.{name}") for name, value in knobs.items()}
+    try:
+        config = config_class(**values)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"{config_class.__name__}: {error}") from error
+    config.validate()  # type: ignore[attr-defined]
+    return config
+
+
+def coerce(value: Any, expected: Any, where: str) -> Any:
+    """Turn a CLI/YAML string into the declared type (int, float, bool, str, tuple); leave typed values alone."""
+    if not isinstance(value, str) or expected in (None, str, Any):
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if typing.get_origin(expected) is tuple and isinstance(value, list):
+            return tuple(value)
+        return value
+    text = value.strip()
+    try:
+        if expected is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if expected is int:
+            return int(text)
+        if expected is float:
+            return float(text)
+        if typing.get_origin(expected) is tuple:
+            (item_type, *_) = typing.get_args(expected) or (str,)
+            return tuple(coerce(part, item_type, where) for part in text.replace("x", ",").split(",") if part)
+    except ValueError:
+        raise ConfigError(f"{where} must be {_type_name(expected)}, got {value!r}") from None
+    return value
+
+
+def describe_fields(config_class: type) -> list[dict[str, Any]]:
+    """One row per knob (name, type, default, help) for `python -m benchmark list`."""
+    hints = typing.get_type_hints(config_class)
+    rows = []
+    for field in dataclasses.fields(config_class):
+        default = field.default
+        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = field.default_factory()  # type: ignore[misc]
+        rows.append(
+            {
+                "name": field.name,
+                "type": _type_name(hints.get(field.name)),
+                "default": None if default is dataclasses.MISSING else default,
+                "help": field.metadata.get("help", ""),
+            }
+        )
+    return rows
+
+
+def require(condition: bool, owner: object, field: str, allowed: str, value: Any) -> None:
+    """Raise the house-style error unless `condition`: '<Config>.<field> must be <allowed>, got <value>'."""
+    if not condition:
+        raise ConfigError(f"{_owner(owner)}.{field} must be {allowed}, got {value!r}")
+
+
+def _owner(config: object) -> str:
+    return config if isinstance(config, str) else type(config).__name__
+
+
+def _type_name(expected: Any) -> str:
+    if expected is int:
+        return "an integer"
+    if expected is float:
+        return "a number"
+    if expected is bool:
+        return "true or false"
+    if typing.get_origin(expected) is tuple:
+        return "a comma-separated tuple"
+    return getattr(expected, "__name__", str(expected))

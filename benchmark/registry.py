@@ -1,0 +1,122 @@
+"""One generic registry for tasks and adapters: names, lazy "module:Class" entries, entry-point plugins.
+
+This module is the only piece of `benchmark/` that `tasks/` and `adapters/` import; it knows nothing
+of the protocol. Modelled on lm-evaluation-harness's registry: duplicate names are an error, an
+unknown name gets a did-you-mean, and third-party packages register through entry points.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib import metadata
+from typing import Callable, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RegistryError(ValueError):
+    """A name could not be registered or resolved; the message says which name and what is allowed."""
+
+
+def import_object(path: str) -> object:
+    """Import `"package.module:Attribute"` and return the attribute."""
+    module_name, sep, attribute = path.partition(":")
+    if not sep or not module_name or not attribute:
+        raise RegistryError(f"{path!r} is not of the form 'package.module:Name'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise RegistryError(f"cannot import module {module_name!r} for {path!r}: {error}") from error
+    try:
+        return getattr(module, attribute)
+    except AttributeError as error:
+        raise RegistryError(f"module {module_name!r} has no attribute {attribute!r}") from error
+
+
+class Registry(Generic[T]):
+    """Maps names to classes; entries may be the class itself or a lazy `"module:Class"` string."""
+
+    def __init__(self, kind: str, entry_point_group: str) -> None:
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._entries: dict[str, T | str] = {}
+        self._entry_points_loaded = False
+
+    def register(self, name: str, target: T | str | None = None) -> Callable[[T], T] | None:
+        """Register `target` under `name`; used bare as a decorator when `target` is omitted."""
+        if target is not None:
+            self._add(name, target)
+            return None
+
+        def decorator(cls: T) -> T:
+            self._add(name, cls)
+            return cls
+
+        return decorator
+
+    def _add(self, name: str, target: T | str) -> None:
+        if not isinstance(name, str) or not name or ":" in name:
+            raise RegistryError(f"{self.kind} name must be a non-empty string without ':', got {name!r}")
+        existing = self._entries.get(name)
+        if existing is not None and existing is not target:
+            # Re-registering the class a lazy entry pointed at is the lazy import resolving itself.
+            if not (isinstance(existing, str) and _qualified_name(target) == existing):
+                raise RegistryError(f"{self.kind} {name!r} is already registered ({_describe(existing)})")
+        self._entries[name] = target
+        if not isinstance(target, str):
+            try:
+                setattr(target, "registered_name", name)
+            except (AttributeError, TypeError):
+                pass
+
+    def get(self, name: str) -> T:
+        """Resolve a registered name, a plugin's name, or a `"module:Class"` path to the class."""
+        if ":" in name:
+            return import_object(name)  # type: ignore[return-value]
+        if name not in self._entries:
+            self.load_entry_points()
+        if name not in self._entries:
+            raise RegistryError(self._unknown_message(name))
+        entry = self._entries[name]
+        if isinstance(entry, str):
+            resolved = import_object(entry)
+            self._entries[name] = resolved  # type: ignore[assignment]
+            try:
+                setattr(resolved, "registered_name", name)
+            except (AttributeError, TypeError):
+                pass
+            return resolved  # type: ignore[return-value]
+        return entry
+
+    def names(self) -> list[str]:
+        """All registered names, plugins included, sorted."""
+        self.load_entry_points()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self._entries or name in self.names())
+
+    def load_entry_points(self) -> None:
+        """Register every entry point of this registry's group once; a plugin cannot shadow a bundled name."""
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for entry_point in metadata.entry_points(group=self.entry_point_group):
+            if entry_point.name in self._entries:
+                continue
+            self._add(entry_point.name, entry_point.value)
+
+    def _unknown_message(self, name: str) -> str:
+        known = sorted(self._entries)
+        hint = difflib.get_close_matches(name, known, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"unknown {self.kind} {name!r}{suggestion} (known: {', '.join(known)})"
+
+
+def _qualified_name(target: object) -> str:
+    return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', '?')}"
+
+
+def _describe(entry: object) -> str:
+    return entry if isinstance(entry, str) else _qualified_name(entry)

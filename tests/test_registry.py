@@ -1,0 +1,84 @@
+"""The shared registry and config machinery: duplicates, did-you-mean, lazy entries, entry points, coercion."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from dataclasses import dataclass, field
+
+import pytest
+
+from benchmark.config import BaseConfig, ConfigError, build_config, describe_fields
+from benchmark.registry import Registry, RegistryError
+
+
+class Widget:
+    pass
+
+
+def test_duplicate_name_is_an_error():
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+    registry.register("w", Widget)
+    with pytest.raises(RegistryError, match="already registered"):
+        registry.register("w", dict)
+
+
+def test_unknown_name_suggests_the_closest():
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+    registry.register("parity", Widget)
+    with pytest.raises(RegistryError, match="did you mean 'parity'"):
+        registry.get("party")
+
+
+def test_lazy_entry_resolves_on_first_get_and_module_paths_work():
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+    registry.register("od", "collections:OrderedDict")
+    from collections import OrderedDict
+
+    assert registry.get("od") is OrderedDict
+    assert registry.get("collections:Counter").__name__ == "Counter"
+    with pytest.raises(RegistryError, match="not of the form"):
+        registry.get("collections:")
+
+
+def test_entry_points_are_discovered(tmp_path, monkeypatch):
+    package = tmp_path / "plugin_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("class Thing:\n    pass\n")
+    dist = tmp_path / "plugin_pkg-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: plugin-pkg\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+        [two_clocks.test_widgets]
+        thing = plugin_pkg:Thing
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+    assert "thing" in registry.names()
+    assert registry.get("thing").__name__ == "Thing"
+    sys.modules.pop("plugin_pkg", None)
+
+
+@dataclass(frozen=True)
+class ToyConfig(BaseConfig):
+    depth: int = field(default=4, metadata={"help": "layers"})
+    lr: float = 1e-3
+    ema: bool = True
+    name: str = "toy"
+
+
+def test_build_config_coerces_strings_and_rejects_unknown_knobs():
+    config = build_config(ToyConfig, {"depth": "6", "lr": "3e-4", "ema": "false"})
+    assert (config.depth, config.lr, config.ema) == (6, 3e-4, False)
+    with pytest.raises(ConfigError, match="unknown knob 'dpeth'.*did you mean 'depth'.*allowed: depth, lr, ema, name"):
+        build_config(ToyConfig, {"dpeth": 3})
+    with pytest.raises(ConfigError, match="ToyConfig.depth must be an integer, got 'six'"):
+        build_config(ToyConfig, {"depth": "six"})
+    with pytest.raises(ConfigError, match="ToyConfig.ema must be true or false"):
+        build_config(ToyConfig, {"ema": 3})
+
+
+def test_describe_fields_lists_defaults_and_help():
+    rows = {row["name"]: row for row in describe_fields(ToyConfig)}
+    assert rows["depth"]["default"] == 4 and rows["depth"]["help"] == "layers"
+    assert rows["lr"]["default"] == 1e-3
