@@ -142,6 +142,18 @@ def test_n_train_above_the_valid_set_fails_before_training(tmp_path, monkeypatch
     assert not run_dir(tmp_path, spec).exists()
 
 
+@pytest.mark.parametrize(
+    "bad_samples, message",
+    [(lambda n: torch.full((n, 6, 6), 2), r"symbols in \[0, 2\)"), (lambda n: torch.zeros((n, 36), dtype=torch.long), "shape")],
+)
+def test_adapter_samples_are_checked(tmp_path, monkeypatch, bad_samples, message):
+    from adapters.baselines import UniformAdapter
+
+    monkeypatch.setattr(UniformAdapter, "sample", lambda self, n, generator: bad_samples(n))
+    with pytest.raises(ValueError, match=message):
+        run_quick("uniform", output=tmp_path, max_steps=5)
+
+
 # --- resume -----------------------------------------------------------------------------------------
 
 

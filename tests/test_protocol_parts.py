@@ -116,3 +116,29 @@ def test_a_directory_holding_another_spec_is_refused(tmp_path):
     with pytest.raises(ValueError, match="different spec"):
         prepare(tmp_path, other)
     assert json.loads((tmp_path / "spec.json").read_text()) == json.loads(json.dumps(spec.to_dict()))
+
+
+def test_check_spec_validates_a_sweep_without_building_adapters(monkeypatch):
+    import dataclasses
+
+    import benchmark.protocol as protocol
+
+    monkeypatch.setattr(protocol, "build_adapter", lambda *a, **k: pytest.fail("check_spec must not build adapters"))
+    protocol.check_spec(resolve_spec("parity", {"G": 2, "height": 2, "width": 2}, "memorizer", {}, 4, 0))
+    with pytest.raises(ConfigError, match="n_train must be at most"):
+        protocol.check_spec(resolve_spec("parity", {"G": 2, "height": 2, "width": 2}, "memorizer", {}, 5, 0))
+    spec = resolve_spec("parity", {}, "memorizer", {}, 8, 0)
+    stale = dataclasses.replace(spec, task=dataclasses.replace(spec.task, version=99))
+    with pytest.raises(ConfigError, match="version 99"):
+        protocol.check_spec(stale)
+
+
+def test_git_commit_is_read_from_this_checkout_only(tmp_path):
+    import re
+
+    from benchmark.environment import PACKAGE_ROOT, git_commit
+
+    assert git_commit(tmp_path) is None
+    commit = git_commit(PACKAGE_ROOT)
+    if (PACKAGE_ROOT / ".git").exists():
+        assert commit is not None and re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
