@@ -18,6 +18,9 @@ register_task = TASKS.register
 
 # Bundled tasks: name -> "module:Class", imported on first use.
 TASKS.register("parity", "tasks.parity:ParityTask")
+TASKS.register("rowcol_parity", "tasks.rowcol_parity:RowColParityTask")
+TASKS.register("xor_code", "tasks.xor_code:XorCodeTask")
+TASKS.register("balanced", "tasks.balanced:BalancedTask")
 
 
 def get(name: str, **knobs: Any) -> Task:
