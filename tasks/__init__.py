@@ -21,6 +21,7 @@ TASKS.register("parity", "tasks.parity:ParityTask")
 TASKS.register("rowcol_parity", "tasks.rowcol_parity:RowColParityTask")
 TASKS.register("xor_code", "tasks.xor_code:XorCodeTask")
 TASKS.register("balanced", "tasks.balanced:BalancedTask")
+TASKS.register("automaton", "tasks.automaton:AutomatonTask")
 
 
 def get(name: str, **knobs: Any) -> Task:
