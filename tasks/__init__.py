@@ -22,6 +22,8 @@ TASKS.register("rowcol_parity", "tasks.rowcol_parity:RowColParityTask")
 TASKS.register("xor_code", "tasks.xor_code:XorCodeTask")
 TASKS.register("balanced", "tasks.balanced:BalancedTask")
 TASKS.register("automaton", "tasks.automaton:AutomatonTask")
+TASKS.register("sudoku", "tasks.sudoku:SudokuTask")
+TASKS.register("latin_square", "tasks.latin_square:LatinSquareTask")
 
 
 def get(name: str, **knobs: Any) -> Task:
