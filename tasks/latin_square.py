@@ -145,7 +145,7 @@ def _random_isotope_cubes(n: int, order: int, rng: np.random.Generator) -> np.nd
     cols = np.argsort(rng.random((n, order)), axis=1)
     symbols = np.argsort(rng.random((n, order)), axis=1)
     cyclic = (rows[:, :, None] + cols[:, None, :]) % order
-    squares = np.take_along_axis(symbols, cyclic.reshape(n, -1), axis=1).reshape(n, order, order)
+    squares = np.take_along_axis(symbols, cyclic.reshape(n, order * order), axis=1).reshape(n, order, order)
     return (squares[..., None] == np.arange(order)).astype(np.int8)
 
 

@@ -158,7 +158,7 @@ def shuffle_symmetries(grids: np.ndarray, box: int, rng: np.random.Generator) ->
     """Apply to each grid an independent uniform element of the Sudoku symmetry group (relabel, bands, rows, stacks, columns, transpose)."""
     n, order, _ = grids.shape
     relabel = np.argsort(rng.random((n, order)), axis=1).astype(SAMPLE_DTYPE)
-    grids = np.take_along_axis(relabel, grids.reshape(n, -1).astype(np.intp), axis=1).reshape(n, order, order)
+    grids = np.take_along_axis(relabel, grids.reshape(n, order * order).astype(np.intp), axis=1).reshape(n, order, order)
     rows = _band_preserving_permutations(n, box, rng)
     cols = _band_preserving_permutations(n, box, rng)
     grids = grids[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
