@@ -131,7 +131,7 @@ def jacobson_matthews(n: int, order: int, steps: int, rng: np.random.Generator) 
     # state is unbiased in the limit (stopping at the first proper state after a fixed number of raw
     # moves is not: it favours squares from which moves rarely leave the proper set).
     proper_visits = np.zeros(n, dtype=np.int64)
-    active = np.arange(n)
+    active = np.arange(n) if steps > 0 else np.arange(0)
     while len(active):
         _move(cube, active, improper, bad_cell, rng)
         proper_visits[active[~improper[active]]] += 1
