@@ -4,7 +4,8 @@ The rule is a radius-r automaton on a ring of W cells, given by its Wolfram code
 row is bit `v` of `rule`, where `v` reads the 2r+1 cells c−r..c+r of the previous row as a binary
 number (leftmost most significant; radius 1 gives the 256 elementary automata, rule 30 by default).
 The first row is free and determines the rest, so the valid set holds exactly 2**W grids and the
-sampler (a uniform first row, evolved) is exactly uniform. Constraints: the (H−1)·W cells below the
+sampler (a uniform first row, evolved) is exactly uniform. The default grid is 6×16, so that the
+valid set (2**16 grids) is not exhausted by a training set of a few thousand. Constraints: the (H−1)·W cells below the
 first row, each a function of 2r+1 cells above it; the complexity is that neighbourhood size 2r+1.
 """
 
@@ -32,7 +33,7 @@ class AutomatonConfig(TaskConfig):
     rule: int = field(default=30, metadata={"help": "Wolfram code of the rule (0..255 for radius 1)"})
     radius: int = field(default=1, metadata={"help": "neighbourhood radius r; each cell reads 2r+1 cells (rule complexity)"})
     height: int = field(default=6, metadata={"help": "grid height: the number of rows (generations), at least 2"})
-    width: int = field(default=6, metadata={"help": "grid width: cells on the ring, at least 2*radius+1"})
+    width: int = field(default=16, metadata={"help": "grid width: cells on the ring, at least 2*radius+1 (2**width valid grids)"})
 
     def validate(self) -> None:
         super().validate()
