@@ -161,7 +161,7 @@ def test_closed_form_counts_at_default_size():
         blocks = 36 // side**2
         assert tasks.get("rowcol_parity", G=side).num_valid() == 2 ** (36 - (2 * side - 1) * blocks)
     assert tasks.get("balanced", G=6).num_valid() == 20**6
-    assert tasks.get("automaton", rule=54).num_valid() == 2**6
+    assert tasks.get("automaton", rule=54).num_valid() == 2**16 and tasks.get("automaton", width=7).num_valid() == 2**7
 
 
 def test_gf2_rank_and_null_space_against_brute_force():
