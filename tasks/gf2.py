@@ -65,6 +65,7 @@ def particular_solution(matrix: np.ndarray, target: np.ndarray) -> np.ndarray | 
 def span_sample(offset: np.ndarray, basis: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """`n` uniform points of the affine space `offset + span(basis)` as uint8 `(n, cells)`."""
     coefficients = rng.integers(0, 2, size=(n, len(basis)), dtype=np.uint8)
-    # float32 products are exact for sums of fewer than 2**24 ones; only their parity is kept.
-    sums = coefficients.astype(np.float32) @ basis.astype(np.float32)
-    return (sums.astype(np.int64) & 1).astype(np.uint8) ^ offset.astype(np.uint8)
+    points = np.broadcast_to(offset.astype(np.uint8), (n, len(offset))).copy()
+    for j, vector in enumerate(basis):  # XOR in each basis vector where its coefficient is 1 (no BLAS threads)
+        points ^= coefficients[:, j : j + 1] & vector
+    return points

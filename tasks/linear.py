@@ -68,7 +68,7 @@ class LinearRuleTask(Task):
         parities = (combined[:, self._word] >> self._shift.astype(np.uint64)) & np.uint64(1)
         satisfied = parities.astype(np.uint8) == self.target
         if bad is not None:
-            satisfied &= (bad.astype(np.float32) @ self.checks.T.astype(np.float32)) == 0
+            satisfied &= (bad.astype(np.int32) @ self.checks.T.astype(np.int32)) == 0  # integer: no BLAS threads
         return satisfied
 
     def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
