@@ -11,8 +11,10 @@ grids, too many to sample exactly here) uses a documented sampler, `fill_and_shu
 Step 2 makes the output exactly uniform within each symmetry class (each "essentially different"
 grid's orbit), so the only bias is in how often step 1 picks each class, relative to its size. That
 bias is measured in tests/test_tasks_puzzles.py by running the same sampler at order 4, where all
-grids are known (its 288 grids fall in two classes of 96 and 192). At order 9 the classes number
-about 5.5·10⁹ and their probabilities under step 1 are not known exactly.
+grids are known: its 288 grids fall in two classes of 96 and 192, and the sampler picks the class of
+96 with probability 0.25 instead of 1/3 (total-variation distance 0.085 from uniform). At order 9
+the classes number about 5.5·10⁹ and their probabilities under step 1 are not known; the sampler
+reaches every grid, with class weights that are not proportional to class sizes.
 """
 
 from __future__ import annotations
