@@ -18,6 +18,12 @@ register_task = TASKS.register
 
 # Bundled tasks: name -> "module:Class", imported on first use.
 TASKS.register("parity", "tasks.parity:ParityTask")
+TASKS.register("rowcol_parity", "tasks.rowcol_parity:RowColParityTask")
+TASKS.register("xor_code", "tasks.xor_code:XorCodeTask")
+TASKS.register("balanced", "tasks.balanced:BalancedTask")
+TASKS.register("automaton", "tasks.automaton:AutomatonTask")
+TASKS.register("sudoku", "tasks.sudoku:SudokuTask")
+TASKS.register("latin_square", "tasks.latin_square:LatinSquareTask")
 
 
 def get(name: str, **knobs: Any) -> Task:

@@ -73,11 +73,14 @@ class Task(ABC):
 
     @abstractmethod
     def num_valid(self) -> float:
-        """Size of the valid set: exact where countable, else a documented estimate."""
+        """Size of the valid set: exact (a Python int) where countable, else a documented estimate."""
 
     def chance_valid(self) -> float:
-        """Probability that a uniformly random array of the right shape is valid."""
-        return float(self.num_valid()) / float(self.num_symbols) ** self.size
+        """Probability that a uniformly random array of the right shape is valid (log-space: no overflow)."""
+        count = self.num_valid()
+        if count <= 0:
+            return 0.0
+        return math.exp(math.log(count) - self.size * math.log(self.num_symbols))
 
     def key(self, x: np.ndarray) -> np.ndarray:
         """Canonical fixed-width bytes per sample (numpy `S` array) for exact-match hash lookup."""
@@ -104,18 +107,51 @@ class Task(ABC):
             raise ValueError(f"{type(self).__name__} expects samples of shape (n, {', '.join(map(str, self.shape))}), got {x.shape}")
         if not np.issubdtype(x.dtype, np.integer):
             raise ValueError(f"{type(self).__name__} expects integer symbols, got dtype {x.dtype}")
-        return x.reshape(len(x), -1)
+        return x.reshape(len(x), self.size)
+
+    def as_symbols(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`(n, size)` uint8 symbols with out-of-range cells set to 0, and the out-of-range cell mask (None if none).
+
+        Verifiers treat a sample with any symbol outside `[0, num_symbols)` as invalid; the common
+        in-range case costs one global min/max pass and no copy for uint8 input.
+        """
+        flat = self.check_samples(x)
+        bad = out_of_range(flat, self.num_symbols)
+        if bad is not None:
+            flat = np.where(bad, 0, flat)
+        return np.ascontiguousarray(flat.astype(SAMPLE_DTYPE, copy=False)), bad
+
+
+def out_of_range(flat: np.ndarray, num_symbols: int) -> np.ndarray | None:
+    """Boolean mask of cells outside `[0, num_symbols)`, or None when every cell is in range (the fast path)."""
+    if flat.size == 0:
+        return None
+    low_ok = flat.dtype.kind == "u" or int(flat.min()) >= 0
+    if low_ok and int(flat.max()) < num_symbols:
+        return None
+    return (flat < 0) | (flat >= num_symbols)
 
 
 def sample_keys(x: np.ndarray, num_symbols: int) -> np.ndarray:
-    """Pack each sample into fixed-width bytes: bits for binary alphabets, one byte per symbol otherwise."""
+    """Pack each sample into fixed-width bytes: bits for binary alphabets, one byte per symbol otherwise.
+
+    A sample with a symbol outside `[0, num_symbols)` gets one extra trailing byte 0x01, so it can never
+    equal the key of an in-range sample (in-range keys in that batch get a trailing NUL, which numpy
+    ignores when comparing `S` strings): a malformed generation is never counted as a copy.
+    """
     x = np.asarray(x)
-    flat = x.reshape(len(x), -1)
+    flat = x.reshape(len(x), math.prod(x.shape[1:]))
+    bad = out_of_range(flat, num_symbols)
+    if bad is not None:
+        flat = np.where(bad, 0, flat)
     if num_symbols <= 2:
         packed = np.packbits(flat.astype(np.uint8, copy=False), axis=1)
     else:
-        packed = np.ascontiguousarray(flat.astype(np.uint8 if num_symbols <= 256 else np.uint16, copy=False))
+        packed = flat.astype(np.uint8 if num_symbols <= 256 else np.uint16, copy=False)
     packed = np.ascontiguousarray(packed)
-    width = packed.shape[1] * packed.itemsize
+    packed = packed.view(np.uint8).reshape(len(flat), packed.shape[1] * packed.itemsize)
+    if bad is not None:
+        packed = np.concatenate([packed, bad.any(axis=1, keepdims=True).astype(np.uint8)], axis=1)
+    width = packed.shape[1]
     # Fixed width makes numpy's stripping of trailing NUL bytes injective, so equality stays exact.
-    return packed.view(f"S{width}").reshape(len(x))
+    return np.ascontiguousarray(packed).view(f"S{max(width, 1)}").reshape(len(x))

@@ -1,20 +1,24 @@
-"""Group parity (the seed paper's task): an H×W binary grid split into groups of G bits, each of even parity.
+"""Group parity (the seed paper's task): an H×W binary grid split into groups of G bits, each of even (or odd) parity.
 
-Sampler: draw every bit uniformly, then set the last bit of each group to fix its parity. The map from
-the free bits to valid grids is a bijection, so the sampler is exactly uniform over the valid set.
+Groups are contiguous row-major blocks by default (bits 0..G-1 of the flattened grid form group 1,
+and so on), or a fixed random partition drawn from `layout_seed`. Sampler: draw every bit uniformly,
+then set the last bit of each group to fix its parity; the map from the free bits to valid grids is
+a bijection, so the sampler is exactly uniform over the 2**(H·W - H·W/G) valid grids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from benchmark.config import ConfigError, require
+from benchmark.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
+from tasks.base import SAMPLE_DTYPE, TaskConfig
+from tasks.groups import partition, require_grid, require_group_size, require_layout
+from tasks.linear import LinearRuleTask
 
-LAYOUTS = ("contiguous", "random")
 PARITIES = ("even", "odd")
 
 
@@ -22,7 +26,7 @@ PARITIES = ("even", "odd")
 class ParityConfig(TaskConfig):
     """Knobs of group parity; G must divide H·W."""
 
-    G: int = field(default=2, metadata={"help": "bits per parity group (rule complexity)"})
+    G: int = field(default=2, metadata={"help": "bits per parity group (rule complexity); must divide height*width"})
     height: int = field(default=6, metadata={"help": "grid height"})
     width: int = field(default=6, metadata={"help": "grid width"})
     layout: str = field(default="contiguous", metadata={"help": "contiguous row-major blocks, or a random partition"})
@@ -31,32 +35,27 @@ class ParityConfig(TaskConfig):
 
     def validate(self) -> None:
         super().validate()
-        require(self.height >= 1, self, "height", "a positive integer", self.height)
-        require(self.width >= 1, self, "width", "a positive integer", self.width)
-        cells = self.height * self.width
-        if self.G < 1 or cells % self.G:
-            allowed = ", ".join(str(d) for d in range(1, cells + 1) if cells % d == 0)
-            raise ConfigError(f"ParityConfig.G must divide height*width={cells} (allowed: {allowed}), got {self.G!r}")
-        require(self.layout in LAYOUTS, self, "layout", f"one of {', '.join(LAYOUTS)}", self.layout)
+        require_grid(self, self.height, self.width)
+        require_group_size(self, "G", self.G, self.height * self.width)
+        require_layout(self, self.layout, self.layout_seed)
         require(self.parity in PARITIES, self, "parity", f"one of {', '.join(PARITIES)}", self.parity)
 
 
 @register_task("parity")
-class ParityTask(Task):
+class ParityTask(LinearRuleTask):
     """Every group of G bits has the required parity; K = H·W/G independent constraints."""
 
     config_class = ParityConfig
 
-    def __init__(self, config: ParityConfig | None = None) -> None:
-        super().__init__(config)
+    @cached_property
+    def groups(self) -> np.ndarray:
+        """(K, G) flat cell indices of each group."""
         cfg: ParityConfig = self.config  # type: ignore[assignment]
-        cells = cfg.height * cfg.width
-        order = np.arange(cells)
-        if cfg.layout == "random":
-            order = np.random.default_rng(cfg.layout_seed).permutation(cells)
-        self.groups = order.reshape(cells // cfg.G, cfg.G)  # (K, G) flat indices of each group's bits
-        self._contiguous = cfg.layout == "contiguous"
-        self._target = 0 if cfg.parity == "even" else 1
+        return partition(cfg.height * cfg.width, cfg.G, cfg.layout, cfg.layout_seed)
+
+    @property
+    def _target_bit(self) -> int:
+        return 0 if self.config.parity == "even" else 1  # type: ignore[attr-defined]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -70,27 +69,19 @@ class ParityTask(Task):
     def num_groups(self) -> int:
         return len(self.groups)
 
+    def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:
+        checks = np.zeros((self.num_groups, self.size), dtype=np.uint8)
+        np.put_along_axis(checks, self.groups, 1, axis=1)
+        return checks, np.full(self.num_groups, self._target_bit, dtype=np.uint8)
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         flat = rng.integers(0, 2, size=(n, self.size), dtype=SAMPLE_DTYPE)
-        wrong = self._group_parities(flat) != self._target
-        flat[:, self.groups[:, -1]] ^= wrong.astype(SAMPLE_DTYPE)
+        parities = np.bitwise_xor.reduce(flat[:, self.groups], axis=2)  # (n, K)
+        flat[:, self.groups[:, -1]] ^= parities ^ SAMPLE_DTYPE(self._target_bit)
         return flat.reshape(n, *self.shape)
 
-    def _group_parities(self, flat: np.ndarray) -> np.ndarray:
-        """(n, K) parity bit of every group."""
-        grouped = flat.reshape(len(flat), self.num_groups, -1) if self._contiguous else flat[:, self.groups]
-        return np.bitwise_xor.reduce(grouped & 1, axis=2)
-
-    def is_valid(self, x: np.ndarray) -> np.ndarray:
-        flat = self.check_samples(x)
-        return ~(self._group_parities(flat) != self._target).any(axis=1)
-
-    def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
-        flat = self.check_samples(x)
-        return (self._group_parities(flat) == self._target).mean(axis=1)
-
-    def num_valid(self) -> float:
-        return float(2 ** (self.size - self.num_groups))
+    def num_valid(self) -> int:
+        return 2 ** (self.size - self.num_groups)
 
     def chance_valid(self) -> float:
         return 2.0 ** -self.num_groups
