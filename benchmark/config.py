@@ -49,8 +49,7 @@ def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) 
     hints = typing.get_type_hints(config_class)
     for name in knobs:
         if name not in fields:
-            hint = difflib.get_close_matches(name, list(fields), n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            suggestion = did_you_mean(name, list(fields))
             allowed = ", ".join(fields) or "(none)"
             raise ConfigError(f"unknown knob {name!r} for {config_class.__name__}{suggestion} (allowed: {allowed})")
     values = {name: coerce(value, hints.get(name), f"{config_class.__name__}.{name}") for name, value in knobs.items()}
@@ -62,6 +61,13 @@ def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) 
         raise ConfigError(f"{config_class.__name__}: {error}") from error
     config.validate()  # type: ignore[attr-defined]
     return config
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """'; did you mean 'x'?' for the closest known name (case-insensitive), or ''."""
+    by_lower = {candidate.lower(): candidate for candidate in known}
+    hint = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return f"; did you mean {by_lower[hint[0]]!r}?" if hint else ""
 
 
 def coerce(value: Any, expected: Any, where: str) -> Any:

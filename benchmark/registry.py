@@ -7,10 +7,11 @@ unknown name gets a did-you-mean, and third-party packages register through entr
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from importlib import metadata
 from typing import Callable, Generic, TypeVar
+
+from benchmark.config import did_you_mean
 
 T = TypeVar("T")
 
@@ -109,9 +110,7 @@ class Registry(Generic[T]):
 
     def _unknown_message(self, name: str) -> str:
         known = sorted(self._entries)
-        hint = difflib.get_close_matches(name, known, n=1)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown {self.kind} {name!r}{suggestion} (known: {', '.join(known)})"
+        return f"unknown {self.kind} {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})"
 
 
 def _qualified_name(target: object) -> str:

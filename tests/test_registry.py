@@ -82,3 +82,8 @@ def test_describe_fields_lists_defaults_and_help():
     rows = {row["name"]: row for row in describe_fields(ToyConfig)}
     assert rows["depth"]["default"] == 4 and rows["depth"]["help"] == "layers"
     assert rows["lr"]["default"] == 1e-3
+
+
+def test_did_you_mean_ignores_case():
+    with pytest.raises(ConfigError, match="did you mean 'depth'"):
+        build_config(ToyConfig, {"DEPTH": 3})
