@@ -1,0 +1,61 @@
+"""The software and hardware a run used, recorded so another lab can tell whether it reproduces the same setup.
+
+Versions come from installed package metadata (nothing heavy is imported); the git commit is read from the
+checkout this package lives in, suffixed `-dirty` when tracked files differ from it, None outside git.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def package_version(name: str) -> str | None:
+    """Installed version of distribution `name`, or None when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
+    """HEAD of the checkout at `root` (with `-dirty` if tracked files are modified); None when not a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = head.stdout.strip()
+    return f"{commit}-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else commit
+
+
+def describe_environment(device: Any) -> dict[str, Any]:
+    """The record's `environment` block: python, torch, numpy, diffusers, transformers, two_clocks, git commit, device, platform."""
+    from benchmark import __version__
+
+    device_name = str(device)
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        device_name += f" ({torch.cuda.get_device_name(device)})"
+    return {
+        "python": platform.python_version(),
+        "torch": package_version("torch"),
+        "numpy": package_version("numpy"),
+        "diffusers": package_version("diffusers"),
+        "transformers": package_version("transformers"),
+        "two_clocks": __version__,
+        "git_commit": git_commit(),
+        "device": device_name,
+        "platform": f"{platform.platform()} ({sys.implementation.name})",
+    }

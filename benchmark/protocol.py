@@ -1,0 +1,258 @@
+"""One run of the clock-measurement protocol: draw the data, train, evaluate on a schedule, read the clocks.
+
+`run(spec, output)` trains (or resumes, or skips when finished) the run `spec` in `<output>/<run_id>/` and
+returns its record. The loop reads top to bottom like nanoGPT's: eval when a scheduled step is reached,
+else one optimiser step on the next batch. Everything the loop carries from one step to the next is in
+`checkpoint.pt`, so an interrupted run resumes to the same record. The protocol knows tasks and adapters
+only through their contracts. Defaults and the reasons for them: benchmark/PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from benchmark import records
+from benchmark.batches import BatchSampler
+from benchmark.clocks import read_clocks, to_epochs
+from benchmark.config import ConfigError
+from benchmark.datasets import check_n_train, derived_seed, draw_sets
+from benchmark.environment import describe_environment
+from benchmark.metrics import SampleMetrics
+from benchmark.rundir import (
+    CHECKPOINT_FILE,
+    RECORD_FILE,
+    MetricsLog,
+    is_finished,
+    load_checkpoint,
+    load_metrics,
+    prepare,
+    read_record,
+    run_dir,
+    save_checkpoint,
+)
+from benchmark.schedule import eval_steps
+from benchmark.spec import PROTOCOL_VERSION, RunSpec
+
+CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log-spaced evals are far apart
+
+__all__ = ["run", "run_dir", "is_finished", "load_metrics", "build_task", "build_adapter"]
+
+
+def build_task(spec: RunSpec) -> Any:
+    """The spec's task, refusing a task whose config version differs from the one the spec was made with."""
+    import tasks
+
+    task = tasks.get(spec.task.name, **spec.task.config)
+    _check_version("task", spec.task.name, spec.task.version, getattr(task.config, "version", None))
+    return task
+
+
+def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
+    """The spec's adapter at the seed derived from the run seed (torch's global RNG is seeded from it too)."""
+    import adapters
+    import torch
+    from adapters.base import DataSpec
+
+    adapter_class = adapters.get_class(spec.adapter.name)
+    _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
+    seed = derived_seed(spec.seed, "adapter")
+    torch.manual_seed(seed)
+    data = DataSpec(tuple(task.shape), task.num_symbols)
+    return adapters.build(spec.adapter.name, data, seed=seed, device=device, task=task, **spec.adapter.config)
+
+
+def run(
+    spec: RunSpec,
+    output: str | os.PathLike[str],
+    *,
+    device: str = "auto",
+    quiet: bool = False,
+    keep_checkpoints: bool = False,
+    progress_position: int = 0,
+) -> dict:
+    """Run (or resume, or skip if finished) one spec under output/<spec.run_id>/; return the record dict."""
+    import torch
+
+    directory = run_dir(output, spec)
+    if is_finished(output, spec):
+        return read_record(directory)
+    protocol = spec.protocol
+
+    # 1. Data: N distinct training samples and a control set (errors here come before any file or training).
+    task = build_task(spec)
+    check_n_train(task, spec.n_train)
+    train, control, _ = draw_sets(task, spec.n_train, spec.seed)
+    metrics = SampleMetrics.for_sets(task, train, control)
+    adapter = build_adapter(spec, task, device)
+    batch_size = adapter.batch_size
+    train_on_device = torch.from_numpy(train.astype(np.int64)).to(adapter.device)
+    sampler = BatchSampler(spec.n_train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
+    schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
+    prepare(directory, spec)
+
+    # 2. Resume from the latest checkpoint, if any: model, optimiser, RNGs, batch order, curve so far.
+    step, rows, loss_sum, loss_count, elapsed, eval_time, done = 0, [], 0.0, 0, 0.0, 0.0, False
+    state = load_checkpoint(directory)
+    if state is not None:
+        adapter.load_state_dict(state["adapter"])
+        sampler.load_state_dict(state["sampler"])
+        _set_rng_state(state["torch_rng"], adapter.device)
+        step, rows, done = state["step"], state["rows"], state["done"]
+        loss_sum, loss_count = state["loss_sum"], state["loss_count"]
+        elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
+
+    def checkpoint(keep_step: int | None = None) -> None:
+        save_checkpoint(
+            directory,
+            {
+                "protocol_version": PROTOCOL_VERSION,
+                "run_id": spec.run_id,
+                "step": step,
+                "done": done,
+                "adapter": adapter.state_dict(),
+                "sampler": sampler.state_dict(),
+                "torch_rng": _get_rng_state(adapter.device),
+                "rows": rows,
+                "loss_sum": loss_sum,
+                "loss_count": loss_count,
+                "wall_time_s": clock(),
+                "eval_time_s": eval_time,
+            },
+            keep_step=keep_step,
+        )
+
+    session_start = time.perf_counter()
+
+    def clock() -> float:
+        return elapsed + time.perf_counter() - session_start
+
+    # 3. Train, evaluating at every scheduled step; stop at max_steps or once both clocks have fired and held.
+    progress = _progress_bar(spec, step, quiet, progress_position)
+    last_checkpoint = clock()
+    with MetricsLog(directory, rows) as log, progress:
+        while not done:
+            if step == schedule[len(rows)]:
+                eval_start = time.perf_counter()
+                samples = _draw_samples(adapter, protocol.eval_samples, protocol.sampling_seed, task)
+                row = {
+                    "step": step,
+                    "epoch": to_epochs(step, batch_size, spec.n_train),
+                    **metrics.measure(samples),
+                    "loss": _finite_or_none(loss_sum / loss_count) if loss_count else None,
+                    "eval_time_s": time.perf_counter() - eval_start,
+                    "wall_time_s": clock(),
+                }
+                rows.append(row)
+                log.append(row)
+                loss_sum, loss_count = 0.0, 0
+                clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
+                both_fired = not clocks["tau_rule"].censored and not clocks["tau_mem"].censored
+                done = step >= protocol.max_steps or (protocol.early_stop and both_fired)
+                progress.set_postfix(step=step, valid=f"{row['valid']:.3f}", mem=f"{row['mem']:.3f}", refresh=False)
+                checkpoint(keep_step=step if keep_checkpoints else None)
+                eval_time += time.perf_counter() - eval_start
+                last_checkpoint = clock()
+                continue
+            loss = adapter.train_step(train_on_device[torch.from_numpy(sampler.next())])
+            loss_sum += float(loss)
+            loss_count += 1
+            step += 1
+            progress.update(1)
+            if clock() - last_checkpoint >= CHECKPOINT_EVERY_S:
+                checkpoint()
+                last_checkpoint = clock()
+
+    # 4. The record: clocks read from the full curve, written once, atomically.
+    clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
+    record = {
+        "schema_version": records.RECORD_SCHEMA_VERSION,
+        "protocol_version": PROTOCOL_VERSION,
+        "run_id": spec.run_id,
+        "spec": spec.to_dict(),
+        "task": task.describe(),
+        "adapter": adapter.describe(),
+        "num_parameters": int(adapter.num_parameters()),
+        "n_train": spec.n_train,
+        "batch_size": batch_size,
+        "max_steps": protocol.max_steps,
+        "steps_trained": step,
+        "stopped_early": step < protocol.max_steps,
+        "clocks": {name: records.to_dict(clocks[name]) for name in ("tau_rule", "tau_mem", "tau_mem_strong")},
+        "window": records.to_dict(clocks["window"]),
+        "final_metrics": rows[-1],
+        "environment": describe_environment(adapter.device),
+        "wall_time_s": clock(),
+        "eval_time_s": eval_time,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    records.write_json_atomic(directory / RECORD_FILE, record)
+    if not keep_checkpoints:
+        (directory / CHECKPOINT_FILE).unlink(missing_ok=True)  # the record is the truth; the state is no longer needed
+    return record
+
+
+def _draw_samples(adapter: Any, count: int, sampling_seed: int, task: Any) -> np.ndarray:
+    """`count` samples with the same noise at every eval (a fresh generator at `sampling_seed`), checked for shape and range."""
+    import torch
+
+    samples = adapter.sample(count, torch.Generator().manual_seed(sampling_seed))
+    samples = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    expected = (count, *task.shape)
+    if samples.shape != expected or not np.issubdtype(samples.dtype, np.integer):
+        raise ValueError(f"adapter {adapter.registered_name or type(adapter).__name__}.sample must return integers of shape {expected}, got {samples.dtype} {samples.shape}")
+    if samples.size and (samples.min() < 0 or samples.max() >= task.num_symbols):
+        raise ValueError(f"adapter samples must be symbols in [0, {task.num_symbols}), got values in [{samples.min()}, {samples.max()}]")
+    return samples
+
+
+def _progress_bar(spec: RunSpec, step: int, quiet: bool, position: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=spec.protocol.max_steps,
+        initial=step,
+        desc=spec.run_id,
+        position=position,
+        leave=position == 0,
+        disable=quiet,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
+
+
+def _get_rng_state(device: Any) -> dict[str, Any]:
+    """torch's global RNG state (CPU, and the device's on CUDA): adapters that draw from it resume exactly."""
+    import torch
+
+    state = {"cpu": torch.get_rng_state()}
+    if getattr(device, "type", None) == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], device: Any) -> None:
+    import torch
+
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and getattr(device, "type", None) == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: a diverged loss is recorded as null."""
+    return value if math.isfinite(value) else None
+
+
+def _check_version(kind: str, name: str, wanted: Any, installed: Any) -> None:
+    if wanted != installed:
+        raise ConfigError(
+            f"{kind} {name!r} has config version {installed!r} installed but the spec was made with version {wanted!r}: "
+            "the same knobs would give different data, so this spec cannot be run (re-resolve it)"
+        )
+
