@@ -98,9 +98,10 @@ class ClockSummary:
     runs_censored: int
 
     def display(self, digits: int = 0) -> str:
-        """'1200 [900, 1500]', '> 2000 [1500, > 2000]'; one run: the value alone."""
+        """'1200 [900, 1500]', '> 2000 [1500, > 2000]'; one run, or an interval of width 0: the value alone."""
         text = _bound(self.median, self.censored, digits)
-        if self.runs > 1:
+        degenerate = self.low == self.high == self.median and self.low_censored == self.high_censored == self.censored
+        if self.runs > 1 and not degenerate:
             text += f" [{_bound(self.low, self.low_censored, digits)}, {_bound(self.high, self.high_censored, digits)}]"
         return text
 

@@ -45,9 +45,9 @@ def plot_all(roots: Sequence[str | Path], out: str | Path) -> list[Path]:
     board = leaderboard.build(records)
     names: set[str] = set()
     for fit in board["scaling"]["tau_mem_vs_n"]:
-        written.append(plot_tau_vs_n(pyplot, fit, out / _unique(names, f"tau_vs_n_{_slug(fit['adapter_label'])}_{_slug(fit['task_label'])}") + ".png"))
+        written.append(plot_tau_vs_n(pyplot, fit, out / (_unique(names, f"tau_vs_n_{_slug(fit['adapter_label'])}_{_slug(fit['task_label'])}") + ".png")))
     for fit in board["scaling"]["tau_rule_vs_complexity"]:
-        written.append(plot_tau_rule_vs_complexity(pyplot, fit, out / _unique(names, f"tau_rule_vs_complexity_{_slug(fit['adapter_label'])}_{_slug(fit['task'])}_N{fit['n_train']}") + ".png"))
+        written.append(plot_tau_rule_vs_complexity(pyplot, fit, out / (_unique(names, f"tau_rule_vs_complexity_{_slug(fit['adapter_label'])}_{_slug(fit['task'])}_N{fit['n_train']}") + ".png")))
     return written
 
 
@@ -88,7 +88,7 @@ def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     axes.set_xlabel("training step")
     axes.set_ylabel("fraction of samples")
     spec = record["spec"]
-    axes.set_title(f"{spec['adapter']['name']} on {spec['task']['name']} (complexity {record['task'].get('complexity', '?')}), N={spec['n_train']}, seed {spec['seed']}", fontsize=9)
+    axes.set_title(f"{spec['adapter']['name']} on {spec['task']['name']} (complexity {record['task'].get('complexity', float('nan')):g}), N={spec['n_train']}, seed {spec['seed']}", fontsize=9)
     axes.legend(fontsize=7, loc="center left")
     return _save(pyplot, figure, out / f"{record['run_id']}.png")
 

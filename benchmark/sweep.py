@@ -379,10 +379,8 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
 def _check_n_fits(task: str, knobs: Mapping[str, Any], sizes: Sequence[int]) -> None:
     """A training set larger than the valid set cannot be drawn: fail before any run starts."""
     import tasks  # local: keeps `import benchmark.sweep` light
+    from benchmark.datasets import check_n_train
 
     built = tasks.get(task, **knobs)
-    num_valid = built.num_valid()
     for n_train in sizes:
-        if n_train > num_valid:
-            shown = ",".join(f"{k}={v}" for k, v in knobs.items())
-            raise ConfigError(f"N={n_train} is larger than the {num_valid:.0f} valid samples of {task}{':' + shown if shown else ''}")
+        check_n_train(built, n_train)
