@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--config", metavar="SWEEP.yaml", help="sweep file; flags below override it (default: the packaged default job)")
+    run.add_argument("--config", metavar="SWEEP.yaml", help="sweep file; flags below override it")
     run.add_argument("--tasks", nargs="+", default=[], metavar="TASK[:k=v,...]", help="tasks with knobs; several values sweep: parity:G=2,4")
     run.add_argument("--adapters", nargs="+", default=[], metavar="ADAPTER[:k=v,...]", help="adapters with knobs: dit gpt:depth=4")
     run.add_argument("--task-args", nargs="+", default=[], metavar="TASK:k=v,...", help="knobs added to a task of the sweep")
@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 _RUN_HELP = """Run a sweep: the cartesian product of tasks x task knobs x adapters x adapter knobs x N x seeds.
 
-Without --config the packaged default job is the file the flags override. Finished runs are
+Without --config, --tasks or --adapters this runs the packaged default job (other flags such as
+--seeds, -j or --smoke apply to it); with --tasks/--adapters alone the flags are the whole sweep
+(protocol defaults). Finished runs are
 skipped (run ids are content hashes of the resolved spec); unfinished ones resume.
 
 examples:
@@ -173,7 +175,11 @@ def command_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         include=tuple(args.include),
     )
-    plan = sweep.apply_overrides(sweep.load_sweep(args.config), flags)
+    if args.config is None and (args.tasks or args.adapters):
+        base = sweep.Sweep(blocks=(sweep.Block(),))  # a sweep given by flags alone starts empty
+    else:
+        base = sweep.load_sweep(args.config)  # None: the packaged default job
+    plan = sweep.apply_overrides(base, flags)
     load_plugins(plan.include)
     smoke = sweep.smoke_enabled(args.smoke)
     output = _check_output(Path(plan.output))
@@ -186,7 +192,7 @@ def command_run(args: argparse.Namespace) -> int:
         for spec in specs:
             print(spec.run_id)
         return 0
-    output.mkdir(parents=True, exist_ok=True)
+    _writable(lambda: output.mkdir(parents=True, exist_ok=True), output)
     options = RunOptions(output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints, include=tuple(_absolute(i) for i in plan.include))
     result = execute(specs, options, backend=plan.backend, jobs=plan.jobs, report=report)
     if result.records:
@@ -197,6 +203,15 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"error: {len(result.failures)} of {len(specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
     return 0
+
+
+def _writable(action: Any, path: Any) -> Any:
+    """Run a write; a permission or disk problem is a user error naming the path, not a traceback."""
+    try:
+        return action()
+    except OSError as error:
+        where = error.filename or path
+        raise UsageError(f"cannot write {where}: {error.strerror or error}") from None
 
 
 def _check_output(output: Path) -> Path:
@@ -295,7 +310,7 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         if path is not None:
             _check_file_target(flag, Path(path))
     board = leaderboard.build(load_records(args.runs))
-    markdown = leaderboard.write(board, args.out, args.json)
+    markdown = _writable(lambda: leaderboard.write(board, args.out, args.json), args.out or args.json)
     if args.out is None:
         print(markdown, end="")
     for path in (args.out, args.json):
@@ -316,6 +331,6 @@ def command_plot(args: argparse.Namespace) -> int:
     """PNGs under --out: one per run, plus scaling figures where N or complexity varies."""
     from benchmark.plots import plot_all
 
-    written = plot_all(args.runs, args.out)
+    written = _writable(lambda: plot_all(args.runs, args.out), args.out)
     print(f"wrote {len(written)} figures under {args.out}", file=sys.stderr)
     return 0

@@ -71,9 +71,10 @@ def test_yaml_sweep_of_baselines_gives_known_clocks_and_a_rerun_skips_everything
 
 def test_flags_alone_define_a_sweep_and_dry_run_trains_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
-    argv = ["run", "--tasks", "parity:G=2,3", "--adapters", "oracle", "--n", "8", "16", "--seeds", "0", "--max-steps", "5", "--output", str(runs), "--dry-run"]
+    argv = ["run", "--tasks", "parity:G=2,3", "--adapters", "oracle", "--n", "8", "16", "--seeds", "0", "--output", str(runs), "--dry-run"]
     assert cli.main(argv) == 0
     run_ids = capsys.readouterr().out.split()
+    # 2 G × 2 N; the default job's blocks (two protocols) must not leak into a sweep given by flags
     assert len(run_ids) == 4 and all(run_id.startswith("oracle_parity_N") for run_id in run_ids)
     assert not any(runs.glob("*/"))
 
