@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark.config import ConfigError, build_config
+from benchmark.config import build_config
 from benchmark.spec import ProtocolConfig, RunSpec, resolve_spec
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
@@ -199,6 +199,8 @@ def parse_sweep_text(text: str, source: str, base: Path | None) -> Sweep:
             if not isinstance(data[key], str) or not data[key]:
                 raise SweepError(f"{source}: {key} must be a non-empty string, got {data[key]!r}")
             settings[key] = data[key]
+    if settings.get("backend", "local") not in BACKENDS:
+        raise SweepError(f"{source}: backend must be one of {', '.join(BACKENDS)}, got {settings['backend']!r}")
     if "jobs" in data:
         settings["jobs"] = _positive_int(data["jobs"], source, "jobs")
     if "include" in data:
@@ -314,8 +316,7 @@ def apply_overrides(sweep: Sweep, flags: Overrides) -> Sweep:
             seeds=tuple(flags.seeds) or block.seeds,
             protocol=tuple({**dict(block.protocol), **dict(flags.protocol)}.items()),
         )
-        block = dataclasses.replace(block, tasks=_add_knobs(block.tasks, task_args, "--task-args", "task"))
-        block = dataclasses.replace(block, adapters=_add_knobs(block.adapters, adapter_args, "--adapter-args", "adapter"))
+        block = dataclasses.replace(block, tasks=_add_knobs(block.tasks, task_args), adapters=_add_knobs(block.adapters, adapter_args))
         blocks.append(block)
     for flag, extras, kind in (("--task-args", task_args, "tasks"), ("--adapter-args", adapter_args, "adapters")):
         present = {choice.name for block in blocks for choice in getattr(block, kind)}
@@ -333,7 +334,8 @@ def apply_overrides(sweep: Sweep, flags: Overrides) -> Sweep:
     )
 
 
-def _add_knobs(choices: tuple[Choice, ...], extras: Iterable[Choice], flag: str, kind: str) -> tuple[Choice, ...]:
+def _add_knobs(choices: tuple[Choice, ...], extras: Iterable[Choice]) -> tuple[Choice, ...]:
+    """Each extra's knobs merged into the choices of the same name."""
     for extra in extras:
         choices = tuple(choice.with_knobs(extra) if choice.name == extra.name else choice for choice in choices)
     return choices
