@@ -41,8 +41,9 @@ def crossing_step(steps: np.ndarray, values: np.ndarray, threshold: float, index
     if not below < threshold <= above:
         raise ValueError(f"eval {index - 1} must be below and eval {index} at/above {threshold}, got {below} and {above}")
     fraction = (threshold - below) / (above - below)
-    low, high = math.log10(steps[index - 1]), math.log10(steps[index])
-    return float(10.0 ** (low + fraction * (high - low)))
+    if fraction >= 1.0:
+        return float(steps[index])  # exactly at the threshold on the eval: no rounding error from the logs
+    return float(steps[index - 1] * (steps[index] / steps[index - 1]) ** fraction)  # linear in log(step)
 
 
 def read_clock(

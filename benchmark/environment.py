@@ -27,6 +27,9 @@ def package_version(name: str) -> str | None:
 def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
     """HEAD of the checkout at `root` (with `-dirty` if tracked files are modified); None when not a git checkout."""
     try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, timeout=10)
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
+            return None  # not a checkout of this package (e.g. installed inside some other repository)
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None

@@ -1,0 +1,130 @@
+"""Clock extraction on synthetic curves with known crossings: persistence, log-step interpolation, censoring, windows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmark.clocks import crossing_step, first_held_index, read_clock, read_clocks, read_window
+from benchmark.records import Clock
+from benchmark.spec import ProtocolConfig
+
+
+def clock(steps, values, threshold=0.9, hold=2, batch_size=64, n_train=100):
+    return read_clock(steps, values, threshold, hold, metric="valid_norm", batch_size=batch_size, n_train=n_train)
+
+
+def test_a_one_eval_blip_does_not_fire_the_clock():
+    steps = [0, 10, 20, 40, 80, 160]
+    values = [0.0, 0.95, 0.1, 0.2, 0.95, 0.97]
+    assert first_held_index(values, 0.9, hold=2) == 4
+    result = clock(steps, values)
+    # Geometric interpolation between (40, 0.2) and (80, 0.95): the crossing is 40·2^((0.9−0.2)/(0.95−0.2)).
+    assert result.step == pytest.approx(40 * 2 ** ((0.9 - 0.2) / (0.95 - 0.2)))
+    assert not result.censored
+    # With hold = 1 the blip itself fires it; its eval below is step 0, so the clock is that eval's step.
+    assert clock(steps, values, hold=1).step == 10
+
+
+def test_longer_hold_needs_longer_runs_above():
+    values = [0.0, 0.95, 0.95, 0.1, 0.95, 0.95, 0.95]
+    assert first_held_index(values, 0.9, hold=2) == 1
+    assert first_held_index(values, 0.9, hold=3) == 4
+    assert first_held_index(values, 0.9, hold=4) is None
+
+
+def test_interpolation_is_linear_in_log_step_and_recovers_a_log_linear_curve():
+    steps = np.array([0, 3, 10, 30, 100, 300, 1000, 3000])
+    true_crossing = 137.0
+    slope = 0.4  # value = 0.5 + slope·log10(step / true_crossing): crosses 0.5 exactly at true_crossing
+    values = np.concatenate([[0.0], 0.5 + slope * np.log10(steps[1:] / true_crossing)])
+    result = read_clock(steps, values, 0.5, 2, metric="mem_excess", batch_size=32, n_train=64)
+    assert result.step == pytest.approx(true_crossing, rel=1e-9)
+    # Linear-in-step interpolation would land elsewhere, so this test tells the two apart.
+    linear = 100 + (0.5 - values[4]) / (values[5] - values[4]) * (300 - 100)
+    assert abs(linear - true_crossing) > 10
+    assert result.epoch == pytest.approx(true_crossing * 32 / 64)
+
+
+def test_crossing_from_step_zero_takes_the_first_eval_at_or_above():
+    assert crossing_step(np.array([0, 7, 20]), np.array([0.0, 1.0, 1.0]), 0.1, 1) == 7.0
+    assert clock([0, 7, 20], [0.95, 0.99, 1.0]).step == 0.0  # held from the very first eval: fired at step 0
+    with pytest.raises(ValueError, match="below"):
+        crossing_step(np.array([0, 7, 20]), np.array([0.0, 0.95, 0.2]), 0.9, 2)
+
+
+def test_a_clock_that_never_fires_is_censored_at_the_last_step():
+    result = clock([0, 10, 100, 1000], [0.0, 0.3, 0.6, 0.8], batch_size=50, n_train=200)
+    assert result.censored and result.step == 1000 and result.epoch == 250.0
+    assert result.display() == "> 1000"
+    # Crossing only at the last eval cannot be confirmed with hold = 2: still censored, never NaN.
+    late = clock([0, 10, 100, 1000], [0.0, 0.3, 0.6, 0.95])
+    assert late.censored and late.step == 1000 and math.isfinite(late.step)
+    nan = clock([0, 10, 100], [float("nan")] * 3)
+    assert nan.censored and nan.step == 100
+
+
+def test_epochs_are_steps_times_batch_over_n():
+    result = clock([0, 100, 200, 400], [0.0, 0.0, 0.9, 0.95], batch_size=64, n_train=320)
+    assert result.step == 200.0  # exactly at the threshold on an eval: fraction 1
+    assert result.epoch == pytest.approx(200 * 64 / 320)
+
+
+def test_bad_curves_are_rejected():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        clock([0, 10, 10], [0, 1, 1])
+    with pytest.raises(ValueError, match="equal-length"):
+        clock([0, 10], [0, 1, 1])
+
+
+def fired(step: float) -> Clock:
+    return Clock(step=step, censored=False, epoch=step, metric="m", threshold=0.5)
+
+
+def censored(step: float) -> Clock:
+    return Clock(step=step, censored=True, epoch=step, metric="m", threshold=0.5)
+
+
+def test_open_window():
+    window = read_window(fired(100.0), fired(1000.0))
+    assert window.status == "open" and window.steps == 900.0 and window.log_window == pytest.approx(1.0)
+    assert window.lower is None and window.upper is None
+
+
+def test_window_from_step_zero_uses_one_for_the_log():
+    assert read_window(fired(0.0), fired(100.0)).log_window == pytest.approx(2.0)
+
+
+def test_vanished_windows():
+    late_rule = read_window(fired(1000.0), fired(100.0))
+    assert late_rule.status == "vanished" and late_rule.steps == -900.0 and late_rule.log_window == pytest.approx(-1.0)
+    same = read_window(fired(300.0), fired(300.0))
+    assert same.status == "vanished" and same.steps == 0.0
+    # Memorization fired, the rule never did by step 2000: the window is below 400 − 2000 steps.
+    never_learned = read_window(censored(2000.0), fired(400.0))
+    assert never_learned.status == "vanished" and never_learned.steps is None
+    assert never_learned.upper == -1600.0 and never_learned.lower is None
+
+
+def test_censored_windows_carry_bounds():
+    rule_only = read_window(fired(150.0), censored(2000.0))
+    assert rule_only.status == "censored" and rule_only.lower == 1850.0 and rule_only.upper is None
+    neither = read_window(censored(2000.0), censored(2000.0))
+    assert neither.status == "censored" and neither.lower is None and neither.upper is None and neither.steps is None
+
+
+def test_read_clocks_uses_the_protocol_thresholds_on_the_right_curves():
+    steps = [0, 10, 100, 1000, 2000, 3000]
+    rows = [
+        {"step": s, "valid_norm": v, "mem_excess": m}
+        for s, v, m in zip(steps, [0.0, 0.95, 0.97, 0.99, 0.99, 0.99], [0.0, 0.0, 0.05, 0.3, 0.6, 0.7])
+    ]
+    result = read_clocks(rows, ProtocolConfig(hold=2), batch_size=10, n_train=100)
+    assert result["tau_rule"].step == 10.0 and result["tau_rule"].metric == "valid_norm"
+    assert result["tau_mem"].step == pytest.approx(100 * 10 ** ((0.1 - 0.05) / (0.3 - 0.05)))
+    assert result["tau_mem_strong"].step == pytest.approx(1000 * 2 ** ((0.5 - 0.3) / (0.6 - 0.3)))
+    assert result["tau_mem_strong"].threshold == 0.5 and result["tau_mem"].metric == "mem_excess"
+    assert result["window"].status == "open"
+    assert result["window"].steps == pytest.approx(result["tau_mem"].step - 10.0)
