@@ -358,6 +358,8 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
     """Validate and resolve every run of the sweep (duplicates dropped, order kept); nothing trains."""
     if sweep.backend not in BACKENDS:
         raise SweepError(f"backend must be one of {', '.join(BACKENDS)}, got {sweep.backend!r}")
+    from benchmark.protocol import check_spec  # local: keeps `import benchmark.sweep` light
+
     specs: dict[str, RunSpec] = {}
     for index, block in enumerate(sweep.blocks):
         where = f"{sweep.source}" + (f" sweeps[{index}]" if len(sweep.blocks) > 1 else "")
@@ -369,20 +371,11 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
             protocol = shrink_for_smoke(protocol)
         for task_choice in block.tasks:
             for task_knobs in task_choice.combinations():
-                _check_n_fits(task_choice.name, task_knobs, block.n)
                 for adapter_choice in block.adapters:
                     for adapter_knobs in adapter_choice.combinations():
                         for n_train, seed in itertools.product(block.n, block.seeds):
                             spec = resolve_spec(task_choice.name, task_knobs, adapter_choice.name, adapter_knobs, n_train, seed, protocol)
-                            specs.setdefault(spec.run_id, spec)
+                            if spec.run_id not in specs:
+                                check_spec(spec)  # everything run() checks before training (e.g. N ≤ the valid set)
+                                specs[spec.run_id] = spec
     return list(specs.values())
-
-
-def _check_n_fits(task: str, knobs: Mapping[str, Any], sizes: Sequence[int]) -> None:
-    """A training set larger than the valid set cannot be drawn: fail before any run starts."""
-    import tasks  # local: keeps `import benchmark.sweep` light
-    from benchmark.datasets import check_n_train
-
-    built = tasks.get(task, **knobs)
-    for n_train in sizes:
-        check_n_train(built, n_train)
