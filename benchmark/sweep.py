@@ -25,7 +25,7 @@ from benchmark.config import build_config
 from benchmark.spec import ProtocolConfig, RunSpec, resolve_spec
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
-SMOKE_LIMITS = {"max_steps": 30, "eval_points": 5, "eval_samples": 64}  # a smoke run proves the pipes, not the science
+SMOKE_LIMITS = {"max_steps": 20, "eval_points": 3, "eval_samples": 32}  # a smoke run proves the pipes, not the science
 BACKENDS = ("local", "ray")
 SETTINGS_KEYS = ("output", "device", "jobs", "backend", "include")
 BLOCK_KEYS = ("tasks", "adapters", "n", "seeds", "protocol")

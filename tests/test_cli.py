@@ -113,7 +113,7 @@ def test_default_job_path_prints_the_leaderboard(tmp_path: Path, monkeypatch: py
     rows = clock_rows(capsys.readouterr().out)
     assert {(name, row["N"]) for name, row in rows.items()} == {("memorizer", "16"), ("oracle", "32")}
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/record.json")]
-    assert {r["spec"]["protocol"]["max_steps"] for r in records} == {30}  # smoke cap over the file's 40
+    assert {r["spec"]["protocol"]["max_steps"] for r in records} == {sweep.SMOKE_LIMITS["max_steps"]}  # the cap, under the file's 40
 
 
 @pytest.mark.skipif(

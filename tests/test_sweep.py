@@ -90,10 +90,13 @@ def test_expand_rejects_bad_input_before_anything_runs() -> None:
 
 
 def test_smoke_caps_steps_and_samples_and_changes_the_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = sweep.Sweep(blocks=(sweep.Block(tasks=(Choice("parity"),), adapters=(Choice("oracle"),), n=(8,), protocol=(("max_steps", 5000), ("eval_points", 3))),))
+    caps = sweep.SMOKE_LIMITS
+    below = caps["eval_points"] - 1  # a value already under its cap stays
+    plan = sweep.Sweep(blocks=(sweep.Block(tasks=(Choice("parity"),), adapters=(Choice("oracle"),), n=(8,), protocol=(("max_steps", 5000), ("eval_points", below))),))
     (full,) = sweep.expand(plan)
     (smoke,) = sweep.expand(plan, smoke=True)
-    assert (smoke.protocol.max_steps, smoke.protocol.eval_points, smoke.protocol.eval_samples) == (30, 3, 64)
+    assert (smoke.protocol.max_steps, smoke.protocol.eval_points, smoke.protocol.eval_samples) == (caps["max_steps"], below, caps["eval_samples"])
+    assert caps["max_steps"] < 5000 and caps["eval_samples"] < full.protocol.eval_samples
     assert smoke.run_id != full.run_id
     monkeypatch.setenv(sweep.SMOKE_ENV, "1")
     assert sweep.smoke_enabled()
