@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 _RUN_HELP = """Run a sweep: the cartesian product of tasks x task knobs x adapters x adapter knobs x N x seeds.
 
 Without --config, --tasks or --adapters this runs the packaged default job (other flags such as
---seeds, -j or --smoke apply to it); with --tasks/--adapters alone the flags are the whole sweep
-(protocol defaults). Finished runs are
-skipped (run ids are content hashes of the resolved spec); unfinished ones resume.
+--seeds, -j or --smoke apply to it); with --tasks/--adapters alone the flags are the whole sweep,
+at the protocol defaults. Finished runs are skipped (run ids are content hashes of the resolved
+spec); unfinished ones resume from their checkpoints.
 
 examples:
   python -m benchmark run

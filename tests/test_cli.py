@@ -127,3 +127,20 @@ def test_default_job_runs_in_smoke_mode(tmp_path: Path) -> None:
     rows = clock_rows(done.stdout)
     assert {label.split()[0] for label in rows} == {"dit", "gpt"}
     assert list(next(iter(rows.values()))) == list(leaderboard.COLUMNS)
+
+
+def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmark.config import describe_fields
+    import adapters
+    import tasks
+
+    assert cli.main(["list", "tasks"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith(f"tasks ({len(tasks.names())}):") and "adapters (" not in listing
+    for field in describe_fields(tasks.get_class("parity").config_class):
+        line = next(line for line in listing.splitlines() if line.startswith("    ") and line.split()[:1] == [field["name"]])
+        assert str(field["default"]) in line and field["help"] in line
+    assert cli.main(["list"]) == 0
+    both = capsys.readouterr().out
+    assert all(f"\n{name} — " in both for name in adapters.names())
+    assert ["batch_size", "integer", "64", "training", "batch", "size"] in [line.split() for line in both.splitlines()]
