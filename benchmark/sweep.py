@@ -143,7 +143,10 @@ def parse_knob_list(text: str, where: str) -> dict[str, Any]:
 
 def default_job_text() -> str:
     """The packaged default job (`benchmark/configs/default.yaml`)."""
-    return resources.files("benchmark").joinpath("configs/default.yaml").read_text()
+    try:
+        return resources.files("benchmark").joinpath("configs/default.yaml").read_text()
+    except OSError:
+        raise SweepError("the packaged default job benchmark/configs/default.yaml is missing: reinstall two-clocks, or pass --config") from None
 
 
 def load_sweep(path: str | os.PathLike[str] | None) -> Sweep:
