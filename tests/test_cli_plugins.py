@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -106,6 +107,18 @@ def plugin_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def isolated_registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Plugins registered in this process vanish after the test: other tests see the bundled names only."""
+    import adapters
+    import tasks
+
+    for registry in (tasks.TASKS, adapters.ADAPTERS):
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+    yield
+    sys.modules.pop("toy_two_clocks_plugin", None)
+
+
 def _rows(markdown: str) -> list[dict[str, str]]:
     cells = lambda line: [c.strip() for c in line.strip().strip("|").split("|")]  # noqa: E731
     lines = [line for line in markdown.splitlines() if line.startswith("|")]
@@ -133,7 +146,7 @@ def test_include_a_file_runs_in_worker_processes(tmp_path: Path, plugin_dir: Pat
 
 
 def test_include_a_module_and_a_failing_run_is_reported_without_sinking_the_sweep(
-    tmp_path: Path, plugin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, plugin_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_registries: None
 ) -> None:
     monkeypatch.syspath_prepend(str(plugin_dir))
     runs = tmp_path / "runs"
@@ -149,3 +162,10 @@ def test_include_a_module_and_a_failing_run_is_reported_without_sinking_the_swee
     assert captured.err.strip().splitlines()[-1].startswith("error: 1 of 2 runs failed")
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs2").glob("*/record.json")]
     assert [r["spec"]["adapter"]["config"]["fail"] for r in records] == [False]
+
+
+def test_plugins_do_not_leak_into_other_tests() -> None:
+    import adapters
+    import tasks
+
+    assert "toy_echo" not in adapters.names() and "toy_stripes" not in tasks.names()
