@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,7 +117,8 @@ def isolated_registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for registry in (tasks.TASKS, adapters.ADAPTERS):
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
     yield
-    sys.modules.pop("toy_two_clocks_plugin", None)
+    for name in [name for name in sys.modules if name == "toy_two_clocks_plugin" or name.startswith("two_clocks_plugin_")]:
+        del sys.modules[name]  # the next include imports (and registers) afresh
 
 
 def _rows(markdown: str) -> list[dict[str, str]]:
@@ -162,6 +164,17 @@ def test_include_a_module_and_a_failing_run_is_reported_without_sinking_the_swee
     assert captured.err.strip().splitlines()[-1].startswith("error: 1 of 2 runs failed")
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs2").glob("*/record.json")]
     assert [r["spec"]["adapter"]["config"]["fail"] for r in records] == [False]
+
+
+def test_readme_plugin_example_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_registries: None) -> None:
+    section = (ROOT / "README.md").read_text().split("<!-- section: cli -->", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n# my_rules.py\n(.*?)```", section, flags=re.S)
+    plugin = tmp_path / "my_rules.py"
+    plugin.write_text(example)
+    argv = ["run", "--include", str(plugin), "--tasks", "stripes:rows=4", "--adapters", "memorizer", "--n", "8", "--smoke", "--quiet", "--output", str(tmp_path / "runs")]
+    assert cli.main(argv) == 0
+    (row,) = _rows(capsys.readouterr().out)[:1]
+    assert (row["adapter"], row["task"], row["τ_mem"]) == ("memorizer", "stripes", "1")
 
 
 def test_plugins_do_not_leak_into_other_tests() -> None:
