@@ -1,0 +1,336 @@
+"""`python -m benchmark` / `two-clocks`: run sweeps, list tasks and adapters, render leaderboards and plots.
+
+Thin by design: parse, validate everything up front (every spec resolved before any training),
+hand the specs to a backend, render from records. A user error is one line `error: ...` on stderr
+and exit code 2, never a traceback; a run that fails while training is reported with its traceback
+and the sweep exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_USER_ERROR = 2
+EXIT_RUN_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(ValueError):
+    """Bad command line: reported as one `error:` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so every user error is the same one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; `--include` is accepted by every command."""
+    import benchmark
+
+    plugin = _Parser(add_help=False)
+    plugin.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="import a plugin that registers tasks or adapters (repeatable); installed plugins are found through entry points",
+    )
+    parser = _Parser(prog="python -m benchmark", description="two-clocks: measure when a generative model learns a rule (τ_rule) and when it starts copying (τ_mem).")
+    parser.add_argument("--version", action="version", version=f"two-clocks {benchmark.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot}")
+    commands.required = True
+
+    run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--config", metavar="SWEEP.yaml", help="sweep file; flags below override it")
+    run.add_argument("--tasks", nargs="+", default=[], metavar="TASK[:k=v,...]", help="tasks with knobs; several values sweep: parity:G=2,4")
+    run.add_argument("--adapters", nargs="+", default=[], metavar="ADAPTER[:k=v,...]", help="adapters with knobs: dit gpt:depth=4")
+    run.add_argument("--task-args", nargs="+", default=[], metavar="TASK:k=v,...", help="knobs added to a task of the sweep")
+    run.add_argument("--adapter-args", nargs="+", default=[], metavar="ADAPTER:k=v,...", help="knobs added to an adapter of the sweep: dit:depth=4,width=128")
+    run.add_argument("--n", nargs="+", type=_positive_int, default=[], metavar="N", help="training-set sizes")
+    run.add_argument("--seeds", nargs="+", type=_non_negative_int, default=[], metavar="SEED", help="seeds")
+    run.add_argument("--max-steps", type=_positive_int, metavar="STEPS", help="training steps per run (protocol max_steps)")
+    run.add_argument("--eval-samples", type=_positive_int, metavar="M", help="samples per eval (protocol eval_samples)")
+    run.add_argument("--protocol-args", metavar="k=v,...", help="any protocol knob: theta_rule=0.8,hold=3")
+    run.add_argument("--output", metavar="DIR", help="runs folder (default: runs)")
+    run.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    run.add_argument("-j", "--jobs", type=_positive_int, help="runs in parallel (local backend; default 1)")
+    run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint.pt after a run finishes")
+    run.add_argument("--smoke", action="store_true", help="shrink steps and samples to seconds (also TWO_CLOCKS_SMOKE=1)")
+    run.add_argument("--dry-run", action="store_true", help="validate and list the runs, train nothing")
+
+    listing = commands.add_parser("list", parents=[plugin], help="list tasks and adapters with their knobs")
+    listing.add_argument("what", nargs="?", choices=("tasks", "adapters"), help="tasks or adapters (default: both)")
+
+    board = commands.add_parser("leaderboard", parents=[plugin], help="render the leaderboard of a runs folder")
+    board.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
+    board.add_argument("--out", metavar="FILE.md", help="write the markdown here (default: print it)")
+    board.add_argument("--json", metavar="FILE.json", help="also write the leaderboard as JSON")
+
+    plot = commands.add_parser("plot", parents=[plugin], help="figures of a runs folder (needs matplotlib)")
+    plot.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
+    plot.add_argument("--out", default="figures", metavar="DIR", help="folder for the PNGs (default: figures)")
+    return parser
+
+
+_RUN_HELP = """Run a sweep: the cartesian product of tasks x task knobs x adapters x adapter knobs x N x seeds.
+
+Without --config, --tasks or --adapters this runs the packaged default job (other flags such as
+--seeds, -j or --smoke apply to it); with --tasks/--adapters alone the flags are the whole sweep,
+at the protocol defaults. Finished runs are skipped (run ids are content hashes of the resolved
+spec); unfinished ones resume from their checkpoints.
+
+examples:
+  python -m benchmark run
+  python -m benchmark run --tasks parity:G=2,4 --adapters gpt --n 64 128 --seeds 0 1 2 -j 2
+  python -m benchmark run --config sweep.yaml --adapter-args dit:depth=4,width=128 --output runs/
+"""
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted)."""
+    from benchmark.aggregate import RecordError
+    from benchmark.backends import BackendError
+    from benchmark.config import ConfigError
+    from benchmark.plots import PlotError
+    from benchmark.plugins import PluginError
+    from benchmark.registry import RegistryError
+    from benchmark.sweep import SweepError
+
+    user_errors = (UsageError, ConfigError, RegistryError, SweepError, PluginError, RecordError, PlotError, BackendError)
+    try:
+        args = build_parser().parse_args(argv)
+        from benchmark.plugins import load_plugins
+
+        if args.command != "run":  # run loads the sweep file's includes too, after reading it
+            load_plugins(args.include)
+        return {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot}[args.command](args)
+    except user_errors as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume unfinished runs", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """Validate the whole sweep, then run it on the chosen backend and print its leaderboard."""
+    from benchmark import leaderboard, sweep
+    from benchmark.backends import RunOptions, execute
+    from benchmark.plugins import load_plugins
+
+    protocol: dict[str, Any] = {}
+    if args.protocol_args:
+        protocol.update(sweep.parse_knob_list(args.protocol_args, "--protocol-args"))
+    if args.max_steps is not None:
+        protocol["max_steps"] = args.max_steps
+    if args.eval_samples is not None:
+        protocol["eval_samples"] = args.eval_samples
+    flags = sweep.Overrides(
+        tasks=tuple(args.tasks),
+        adapters=tuple(args.adapters),
+        task_args=tuple(args.task_args),
+        adapter_args=tuple(args.adapter_args),
+        n=tuple(args.n),
+        seeds=tuple(args.seeds),
+        protocol=protocol,
+        output=args.output,
+        device=args.device,
+        jobs=args.jobs,
+        backend=args.backend,
+        include=tuple(args.include),
+    )
+    if args.config is None and (args.tasks or args.adapters):
+        base = sweep.Sweep(blocks=(sweep.Block(),))  # a sweep given by flags alone starts empty
+    else:
+        base = sweep.load_sweep(args.config)  # None: the packaged default job
+    plan = sweep.apply_overrides(base, flags)
+    load_plugins(plan.include)
+    smoke = sweep.smoke_enabled(args.smoke)
+    output = _check_output(Path(plan.output))
+    _check_device(plan.device, plan.backend)
+    specs = sweep.expand(plan, smoke=smoke)
+    report = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+    if smoke:
+        report("smoke mode: " + ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
+    if args.dry_run:
+        for spec in specs:
+            print(spec.run_id)
+        return 0
+    _writable(lambda: output.mkdir(parents=True, exist_ok=True), output)
+    options = RunOptions(output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints, include=tuple(_absolute(i) for i in plan.include))
+    result = execute(specs, options, backend=plan.backend, jobs=plan.jobs, report=report)
+    if result.records:
+        print(leaderboard.to_markdown(leaderboard.build(result.records)))
+    for failure in result.failures:
+        print(f"run {failure.spec.run_id} failed:\n{failure.error}", file=sys.stderr)
+    if result.failures:
+        print(f"error: {len(result.failures)} of {len(specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
+def _writable(action: Any, path: Any) -> Any:
+    """Run a write; a permission or disk problem is a user error naming the path, not a traceback."""
+    try:
+        return action()
+    except OSError as error:
+        where = error.filename or path
+        raise UsageError(f"cannot write {where}: {error.strerror or error}") from None
+
+
+def _check_output(output: Path) -> Path:
+    """The runs folder must be a folder (or creatable as one): checked before anything trains."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"output path {output} is a file, expected a folder for runs")
+    for parent in output.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"output path {output} is inside {parent}, which is a file")
+    return output
+
+
+def _check_device(device: str, backend: str) -> None:
+    """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
+    import torch
+
+    from adapters.base import resolve_device
+
+    try:
+        if backend == "ray":
+            if device != "auto":
+                torch.device(device)
+        else:
+            resolve_device(device)
+    except (ValueError, RuntimeError) as error:
+        message = str(error) if "device" in str(error) else f"device must be auto, cpu, cuda or cuda:N, got {device!r}"
+        raise UsageError(message) from None
+
+
+def _absolute(include: str) -> str:
+    """Plugin files are given to workers as absolute paths (their working folder may differ)."""
+    path = Path(include)
+    return str(path.resolve()) if include.endswith(".py") or path.is_file() else include
+
+
+# --- list --------------------------------------------------------------------------------------
+
+
+def command_list(args: argparse.Namespace) -> int:
+    """Every task and adapter with its knobs, types, defaults and help."""
+    import importlib
+
+    blocks = []
+    for title in ("tasks", "adapters"):
+        if args.what in (None, title):
+            registry = importlib.import_module(title)  # adapters imports torch: only when listed
+            blocks.append(_list_section(title, registry.names(), registry.get_class))
+    print("\n\n".join(blocks))
+    return 0
+
+
+def _list_section(title: str, names: list[str], get_class: Any) -> str:
+    from tabulate import tabulate
+
+    from benchmark.config import describe_fields
+
+    lines = [f"{title} ({len(names)}):"]
+    for name in names:
+        try:
+            component = get_class(name)
+        except Exception as error:  # noqa: BLE001 - one broken plugin must not hide the others
+            lines += ["", f"{name}: cannot load ({type(error).__name__}: {' '.join(str(error).split())})"]
+            continue
+        summary = (component.__doc__ or "").strip().splitlines()[0] if component.__doc__ else ""
+        lines += ["", f"{name} — {summary}" if summary else name]
+        rows = [[field["name"], _type(field["type"]), _default(field["default"]), field["help"]] for field in describe_fields(component.config_class)]
+        if rows:
+            table = tabulate(rows, headers=("knob", "type", "default", "help"), tablefmt="plain", disable_numparse=True)
+            lines += ["    " + line for line in table.splitlines()]
+        else:
+            lines.append("    (no knobs)")
+    return "\n".join(lines)
+
+
+def _type(name: str) -> str:
+    """describe_fields' 'an integer' → 'integer'; 'str' → 'string'."""
+    name = name.removeprefix("an ").removeprefix("a ")
+    return {"str": "string"}.get(name, name)
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "x".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# --- leaderboard and plots ---------------------------------------------------------------------
+
+
+def command_leaderboard(args: argparse.Namespace) -> int:
+    """Markdown to stdout (or --out), JSON to --json."""
+    from benchmark import leaderboard
+    from benchmark.aggregate import load_records
+
+    for flag, path in (("--out", args.out), ("--json", args.json)):
+        if path is not None:
+            _check_file_target(flag, Path(path))
+    board = leaderboard.build(load_records(args.runs))
+    markdown = _writable(lambda: leaderboard.write(board, args.out, args.json), args.out or args.json)
+    if args.out is None:
+        print(markdown, end="")
+    for path in (args.out, args.json):
+        if path is not None:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _check_file_target(flag: str, path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a folder, expected a file name")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"{flag} {path} is inside {parent}, which is a file")
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    """PNGs under --out: one per run, plus scaling figures where N or complexity varies."""
+    from benchmark.plots import plot_all
+
+    written = _writable(lambda: plot_all(args.runs, args.out), args.out)
+    print(f"wrote {len(written)} figures under {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,160 @@
+"""Figures from run folders: training curves with the clocks marked, and the scaling laws with their fits.
+
+matplotlib is an optional extra (`two-clocks[plot]`); without it every entry point raises one
+`PlotError` line saying how to install it. Like the leaderboard, figures come from records on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from benchmark import leaderboard
+from benchmark.aggregate import find_record_files, load_records
+
+CURVES = (("valid", "valid", "tab:blue"), ("mem", "mem", "tab:red"), ("novel_valid", "novel valid", "tab:green"), ("control", "control (chance mem)", "tab:gray"))
+
+
+class PlotError(ValueError):
+    """Plots cannot be made (matplotlib missing, output path unusable); the message says why."""
+
+
+def require_pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend, or a one-line `PlotError` saying how to get it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlotError("plotting needs matplotlib, which is not installed: pip install 'two-clocks[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def plot_all(roots: Sequence[str | Path], out: str | Path) -> list[Path]:
+    """Every figure for the runs under `roots`, written under `out`; returns the files written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PlotError(f"{out}: is a file, expected a folder for figures")
+    pyplot = require_pyplot()
+    records = load_records(roots)
+    written = [plot_run(pyplot, path.parent, out / "runs") for path in find_record_files(roots)]
+    board = leaderboard.build(records)
+    names: set[str] = set()
+    for fit in board["scaling"]["tau_mem_vs_n"]:
+        written.append(plot_tau_vs_n(pyplot, fit, out / (_unique(names, f"tau_vs_n_{_slug(fit['adapter_label'])}_{_slug(fit['task_label'])}") + ".png")))
+    for fit in board["scaling"]["tau_rule_vs_complexity"]:
+        written.append(plot_tau_rule_vs_complexity(pyplot, fit, out / (_unique(names, f"tau_rule_vs_complexity_{_slug(fit['adapter_label'])}_{_slug(fit['task'])}_N{fit['n_train']}") + ".png")))
+    return written
+
+
+def load_metrics_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """Rows of metrics.jsonl; a half-written last line (a run killed mid-write) is skipped."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
+    """valid / mem / novel_valid / control against step (log axis; step 0 shown) with τ_rule and τ_mem marked."""
+    record = json.loads((run_dir / "record.json").read_text())
+    rows = load_metrics_rows(run_dir)
+    figure, axes = pyplot.subplots(figsize=(6.4, 4.0))
+    steps = [row["step"] for row in rows]
+    for key, label, color in CURVES:
+        if rows and key in rows[0]:
+            axes.plot(steps, [row.get(key, math.nan) for row in rows], marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
+    clocks = record.get("clocks", {})
+    for name, symbol, color in (("tau_rule", "τ_rule", "tab:blue"), ("tau_mem", "τ_mem", "tab:red")):
+        clock = clocks.get(name)
+        if clock:
+            text = f"{symbol} > {clock['step']:.0f}" if clock["censored"] else f"{symbol} = {clock['step']:.0f}"
+            axes.axvline(clock["step"], color=color, linestyle=":" if clock["censored"] else "-", alpha=0.6, label=text)
+    window = record.get("window") or {}
+    if window.get("status") == "open":
+        axes.axvspan(clocks["tau_rule"]["step"], clocks["tau_mem"]["step"], color="tab:green", alpha=0.08, label="innovation window")
+    axes.set_xscale("symlog", linthresh=1.0)
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("training step")
+    axes.set_ylabel("fraction of samples")
+    spec = record["spec"]
+    axes.set_title(f"{spec['adapter']['name']} on {spec['task']['name']} (complexity {record['task'].get('complexity', float('nan')):g}), N={spec['n_train']}, seed {spec['seed']}", fontsize=9)
+    axes.legend(fontsize=7, loc="center left")
+    return _save(pyplot, figure, out / f"{record['run_id']}.png")
+
+
+def plot_tau_vs_n(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
+    """τ_mem (and τ_rule where present) against N on log-log axes, censored runs as ▲ at their bound, with the fit."""
+    figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
+    _scatter(axes, fit["points"], "tab:red", "τ_mem")
+    line = fit["fit"]
+    n_values = sorted({p["x"] for p in fit["points"]})
+    if line["slope"] is not None:
+        grid = [n_values[0], n_values[-1]]
+        interval = f" [{line['low']:.2f}, {line['high']:.2f}]" if line["low"] is not None else ""
+        axes.plot(grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {line['slope']:.2f}{interval} ({line['points_used']} runs)")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("training-set size N")
+    axes.set_ylabel("τ_mem (steps)")
+    axes.set_title(f"{fit['adapter_label']} on {fit['task_label']}: τ_mem ∝ N^α", fontsize=9)
+    axes.legend(fontsize=7)
+    return _save(pyplot, figure, path)
+
+
+def plot_tau_rule_vs_complexity(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
+    """τ_rule against complexity (log y), censored runs as ▲ at their bound, with the log-linear fit."""
+    figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
+    _scatter(axes, fit["points"], "tab:blue", "τ_rule")
+    line = fit["fit"]
+    xs = sorted({p["x"] for p in fit["points"]})
+    if line["slope"] is not None:
+        axes.plot(xs, [10 ** (line["intercept"] + line["slope"] * x) for x in xs], color="black", label=f"β = {line['slope']:.2f} per unit ({line['points_used']} runs)")
+    axes.set_yscale("log")
+    axes.set_xlabel("rule complexity")
+    axes.set_ylabel("τ_rule (steps)")
+    axes.set_title(f"{fit['adapter_label']} on {fit['task']}, N={fit['n_train']}", fontsize=9)
+    axes.legend(fontsize=7)
+    return _save(pyplot, figure, path)
+
+
+def _scatter(axes: Any, points: Iterable[Mapping[str, Any]], color: str, label: str) -> None:
+    points = list(points)
+    fired = [p for p in points if not p["censored"]]
+    censored = [p for p in points if p["censored"]]
+    if fired:
+        axes.scatter([p["x"] for p in fired], [max(p["tau"], 1.0) for p in fired], color=color, label=f"{label} (fired)")
+    if censored:
+        axes.scatter([p["x"] for p in censored], [max(p["tau"], 1.0) for p in censored], marker="^", facecolors="none", edgecolors=color, label=f"{label} censored (> bound)")
+
+
+def _save(pyplot: Any, figure: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9=.]+", "-", text).strip("-").lower() or "x"
+
+
+def _unique(names: set[str], name: str) -> str:
+    """`name`, or `name-2`, `name-3`… when two fits would share a file name."""
+    candidate, index = name, 1
+    while candidate in names:
+        index += 1
+        candidate = f"{name}-{index}"
+    names.add(candidate)
+    return candidate

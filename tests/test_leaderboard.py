@@ -1,0 +1,118 @@
+"""Leaderboard rendering: methods header, one row per setting, censored clocks as bounds, scaling, JSON schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark import leaderboard
+from benchmark.aggregate import RecordError, load_records
+from synthetic_records import make_record, write_records
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _table_rows(markdown: str, *header_start: str) -> list[list[str]]:
+    """Cells of the markdown table whose header row starts with the cells `header_start`."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|") and _cells(line)[: len(header_start)] == list(header_start))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(_cells(line))
+    return rows
+
+
+def _header(markdown: str, first: str) -> list[str]:
+    return _cells(next(line for line in markdown.splitlines() if line.startswith("|") and _cells(line)[0] == first))
+
+
+def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
+    records = [make_record(100, 1000 + 100 * s, seed=s, num_parameters=203_000) for s in range(3)]
+    records += [make_record(60, None, seed=s, n_train=64) for s in range(2)]
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    for fact in ("protocol version: 1.0", "valid_norm ≥ 0.9", "mem − control ≥ 0.1", "hold for 2", "log, 30 evals", "eval samples: 1024", "package version: 0.1.0", "records: 5 runs in 2 groups"):
+        assert fact in markdown, fact
+    assert _header(markdown, "adapter") == list(leaderboard.COLUMNS)
+    rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
+    assert len(rows) == 2
+    first = dict(zip(leaderboard.COLUMNS, rows[0]))
+    assert (first["adapter"], first["task"], first["complexity"], first["N"], first["params"], first["seeds"]) == ("uniform", "parity", "2", "32", "203k", "3")
+    assert "protocol" not in _header(markdown, "adapter")
+    assert first["τ_rule"] == "100" and first["τ_mem"].startswith("1100 [")
+    assert (first["window"], first["log-window"], first["status"]) == ("1000", "1.04", "open")
+    assert first["τ_mem (epochs)"].startswith("2200 [")
+    second = dict(zip(leaderboard.COLUMNS, rows[1]))
+    assert second["τ_mem"] == "> 2000" and second["status"] == "censored"
+    assert second["window"] == "> 1940"
+
+
+def test_labels_show_only_the_knobs_that_differ() -> None:
+    records = [make_record(100, 1000, adapter_knobs={"batch_size": b}, batch_size=b) for b in (32, 64)]
+    board = leaderboard.build(records)
+    assert sorted(row["adapter_label"] for row in board["rows"]) == ["uniform batch_size=32", "uniform batch_size=64"]
+    assert {row["task_label"] for row in board["rows"]} == {"parity"}
+
+
+def test_scaling_section_reports_alpha_with_interval_and_runs_used() -> None:
+    records = [make_record(50, 10 * n * (1 + 0.05 * s), seed=s, n_train=n) for n in (16, 32, 64) for s in range(3)]
+    records.append(make_record(50, None, seed=3, n_train=64))
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    (row,) = _table_rows(markdown, "adapter", "task", "complexity", "N", "α [95 % CI]")
+    assert row[3] == "16, 32, 64"
+    alpha = float(row[4].split()[0])
+    assert alpha == pytest.approx(1.0, abs=0.02)
+    assert row[5] == "9 of 10 (1 censored, left out)"
+    assert "No fit: needs one adapter and task run at two or more complexities." in markdown
+
+
+def test_tau_rule_against_complexity_table() -> None:
+    records = [make_record(10 ** (1 + 0.5 * G), 5000, seed=s, G=G, max_steps=20000) for G in (2, 3, 4) for s in range(2)]
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    (row,) = _table_rows(markdown, "adapter", "task", "N")
+    assert row[3] == "2: 100; 3: 316; 4: 1000"
+    assert row[4].startswith("0.50")
+
+
+def test_json_has_schema_version_and_is_stable(tmp_path: Path) -> None:
+    records = [make_record(100, 1000 + s, seed=s) for s in range(2)]
+    board = leaderboard.build(records)
+    text = leaderboard.to_json(board)
+    data = json.loads(text)
+    assert data["schema_version"] == leaderboard.LEADERBOARD_SCHEMA_VERSION
+    assert data["records"] == sorted(r["run_id"] for r in records)
+    assert data["rows"][0]["tau_mem"]["median"] == 1000.5
+    assert text == leaderboard.to_json(leaderboard.build(list(reversed(records))))  # order-independent
+    markdown = leaderboard.write(board, tmp_path / "lb" / "README.md", tmp_path / "lb" / "board.json")
+    assert (tmp_path / "lb" / "README.md").read_text() == markdown
+    assert json.loads((tmp_path / "lb" / "board.json").read_text()) == data
+
+
+def test_load_records_reads_run_folders_and_names_bad_files(tmp_path: Path) -> None:
+    records = [make_record(100, 1000, seed=s) for s in range(2)]
+    write_records(tmp_path / "runs", records)
+    assert sorted(r["run_id"] for r in load_records([tmp_path / "runs"])) == sorted(r["run_id"] for r in records)
+    with pytest.raises(RecordError, match="nothing: no such folder"):
+        load_records([tmp_path / "nothing"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RecordError, match="no record.json under"):
+        load_records([empty])
+    bad = tmp_path / "runs" / records[0]["run_id"] / "record.json"
+    bad.write_text("{not json")
+    with pytest.raises(RecordError, match="record.json: unreadable record"):
+        load_records([tmp_path / "runs"])
+
+
+def test_rows_that_differ_only_in_protocol_get_a_protocol_column() -> None:
+    records = [make_record(100, 1000, max_steps=m) for m in (2000, 20000)]
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    assert _header(markdown, "adapter")[-1] == "protocol"
+    rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
+    assert sorted(row[-1] for row in rows) == ["max_steps=2000", "max_steps=20000"]
+    assert "up to 2000, 20000 (mixed) steps" in markdown
