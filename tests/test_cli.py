@@ -137,8 +137,9 @@ def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixtu
     assert cli.main(["list", "tasks"]) == 0
     listing = capsys.readouterr().out
     assert listing.startswith(f"tasks ({len(tasks.names())}):") and "adapters (" not in listing
+    parity_block = listing.split("\nparity — ", 1)[1].split("\n\n", 1)[0].splitlines()
     for field in describe_fields(tasks.get_class("parity").config_class):
-        line = next(line for line in listing.splitlines() if line.startswith("    ") and line.split()[:1] == [field["name"]])
+        line = next(line for line in parity_block if line.startswith("    ") and line.split()[:1] == [field["name"]])
         assert str(field["default"]) in line and field["help"] in line
     assert cli.main(["list"]) == 0
     both = capsys.readouterr().out

@@ -44,7 +44,7 @@ def test_unknown_task_and_adapter_get_a_did_you_mean(runs: Path, capsys: pytest.
 
 def test_bad_knobs_are_named(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["run", "--adapters", "oracle", "--n", "8", "--output", str(runs)]
-    fails_with([*base, "--tasks", "parity:G=5"], capsys, "ParityConfig.G must divide")
+    fails_with([*base, "--tasks", "parity:G=5"], capsys, "ParityConfig.G must be a divisor")
     fails_with([*base, "--tasks", "parity:G=two"], capsys, "ParityConfig.G must be an integer, got 'two'")
     fails_with([*base, "--tasks", "parity:colour=red"], capsys, "unknown knob 'colour'")
     fails_with([*base, "--tasks", "parity", "--adapter-args", "oracle:batch_size=0"], capsys, "batch_size must be a positive integer")

@@ -79,7 +79,7 @@ def test_expand_rejects_bad_input_before_anything_runs() -> None:
         sweep.expand(plan(task="parityy"))
     with pytest.raises(RegistryError, match="did you mean 'oracle'"):
         sweep.expand(plan(adapter="orcale"))
-    with pytest.raises(ConfigError, match="ParityConfig.G must divide"):
+    with pytest.raises(ConfigError, match="ParityConfig.G must be a divisor"):
         sweep.expand(plan(task="parity:G=5"))
     with pytest.raises(ConfigError, match="unknown knob 'g'"):
         sweep.expand(plan(task="parity:g=2"))
