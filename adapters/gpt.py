@@ -72,7 +72,11 @@ class GPTAdapter(TorchAdapter):
             pad_token_id=None,  # sequences are never padded; a pad id equal to BOS only triggers padding warnings
             attn_implementation=cfg.attention,
         )
-        return GPT2LMHeadModel(model_config)
+        model = GPT2LMHeadModel(model_config)
+        # generate() fills unset fields of our GenerationConfig from the model's; with eos left at BOS it would
+        # stop at BOS (suppressed anyway). No EOS at all makes the fixed length explicit.
+        model.generation_config.eos_token_id = None
+        return model
 
     def _generation_config(self) -> Any:
         from transformers import GenerationConfig

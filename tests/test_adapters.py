@@ -234,6 +234,10 @@ def test_gpt_config_replaces_gpt2_special_ids_and_sizes_positions_from_the_task(
     assert config.n_positions == 17 and config.activation_function == "gelu"
     assert config.resid_pdrop == config.embd_pdrop == config.attn_pdrop == 0.0
     assert config._attn_implementation == "sdpa"
+    generation = adapter._generation_config()
+    assert (generation.do_sample, generation.temperature, generation.top_k, generation.top_p) == (True, 1.0, 0, 1.0)
+    assert generation.suppress_tokens == [4] and generation.max_new_tokens == generation.min_new_tokens == 16
+    assert generation.eos_token_id is None and adapter.model.generation_config.eos_token_id is None  # never stops early
     assert adapters.build("gpt", BINARY, attention="eager", **TINY["gpt"]).model.config._attn_implementation == "eager"
 
 
