@@ -20,6 +20,8 @@ register_adapter = ADAPTERS.register
 ADAPTERS.register("memorizer", "adapters.baselines:MemorizerAdapter")
 ADAPTERS.register("oracle", "adapters.baselines:OracleAdapter")
 ADAPTERS.register("uniform", "adapters.baselines:UniformAdapter")
+ADAPTERS.register("dit", "adapters.dit:DiTAdapter")
+ADAPTERS.register("gpt", "adapters.gpt:GPTAdapter")
 
 
 def get_class(name: str) -> type[Adapter]:
