@@ -51,7 +51,7 @@ def test_bad_knobs_are_named(runs: Path, capsys: pytest.CaptureFixture[str]) -> 
     fails_with([*base, "--tasks", "parity", "--protocol-args", "theta_rule=2"], capsys, "ProtocolConfig.theta_rule must be a number in (0, 1]")
     fails_with([*base, "--tasks", "parity:height=2,width=2"], capsys, "n_train must be at most the number of valid samples")
     # a failure late in the sweep still stops everything before the first run
-    fails_with(["run", "--tasks", "parity", "parity:G=5", "--adapters", "oracle", "--n", "8", "--output", str(runs)], capsys, "G must divide")
+    fails_with(["run", "--tasks", "parity", "parity:G=5", "--adapters", "oracle", "--n", "8", "--output", str(runs)], capsys, "G must be a divisor")
     assert _nothing_trained(runs)
 
 
