@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 
@@ -97,6 +97,21 @@ class Adapter(ABC):
             "config": self.config.to_dict(),
             "num_parameters": self.num_parameters(),
         }
+
+
+@runtime_checkable
+class Denoiser(Protocol):
+    """Optional capability of diffusion adapters, used by the basin analysis (`benchmark.basins`).
+
+    `encode` maps symbols to the model's clean continuous space, `decode` maps back, and `denoise`
+    integrates the probability-flow ODE deterministically from noise level σ down to σ = 0 and decodes.
+    """
+
+    def encode(self, symbols: torch.Tensor) -> torch.Tensor: ...
+
+    def decode(self, values: torch.Tensor) -> torch.Tensor: ...
+
+    def denoise(self, noisy: torch.Tensor, sigma: float) -> torch.Tensor: ...
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

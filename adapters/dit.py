@@ -114,12 +114,13 @@ class DiTAdapter(TorchAdapter):
                 conditioning.class_embedder.embedding_table.weight.copy_(old.embedding_table.weight[:1])
         return model
 
-    def _make_scheduler(self) -> Any:
+    def _make_scheduler(self, sigma_max: float | None = None) -> Any:
         from diffusers import EDMDPMSolverMultistepScheduler, EDMEulerScheduler
 
         cfg = self.config
         scheduler_class = EDMEulerScheduler if cfg.sampler == "euler" else EDMDPMSolverMultistepScheduler
-        return scheduler_class(sigma_min=cfg.sigma_min, sigma_max=cfg.sigma_max, sigma_data=cfg.sigma_data, prediction_type="epsilon")
+        sigma_max = cfg.sigma_max if sigma_max is None else sigma_max
+        return scheduler_class(sigma_min=cfg.sigma_min, sigma_max=sigma_max, sigma_data=cfg.sigma_data, prediction_type="epsilon")
 
     # --- encoding ------------------------------------------------------------------------------
     def encode(self, symbols: torch.Tensor) -> torch.Tensor:
@@ -171,9 +172,28 @@ class DiTAdapter(TorchAdapter):
 
     def _denoise(self, noise: torch.Tensor) -> torch.Tensor:
         """Integrate the probability-flow ODE from σ_max to 0 with the scheduler; decode to symbols on the CPU."""
-        scheduler = self._make_scheduler()
+        scheduler = self._sampling_scheduler(self.config.sigma_max)
+        return self._integrate(noise.to(self.device) * scheduler.sigmas[0].to(self.device), scheduler)
+
+    def denoise(self, noisy: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The `Denoiser` capability: from `noisy` at noise level σ down to σ = 0 (probability-flow ODE), decoded.
+
+        The same scheduler and number of steps as sampling, on a Karras schedule from σ to σ_min; at or
+        below σ_min there is nothing to integrate and the input is decoded as it is.
+        """
+        if sigma <= self.config.sigma_min:
+            return self.decode(noisy).cpu()
+        chunks = noisy.split(self.config.sample_batch_size)
+        return torch.cat([self._integrate(chunk.to(self.device), self._sampling_scheduler(sigma)) for chunk in chunks])
+
+    def _sampling_scheduler(self, sigma_max: float) -> Any:
+        """A fresh scheduler with its Karras σ schedule from `sigma_max` down to σ_min, then 0."""
+        scheduler = self._make_scheduler(sigma_max)
         scheduler.set_timesteps(self.config.sampling_steps, device=self.device)
-        x = noise.to(self.device) * scheduler.sigmas[0].to(self.device)
+        return scheduler
+
+    def _integrate(self, x: torch.Tensor, scheduler: Any) -> torch.Tensor:
+        """Run the scheduler's ODE steps on `x` (at its first σ) down to σ = 0; decode to symbols on the CPU."""
         with self.evaluating() as model:
             for t in scheduler.timesteps:
                 scaled = scheduler.scale_model_input(x, t)

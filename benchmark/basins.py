@@ -255,7 +255,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     config: BasinConfig = summary["config"]
     clocks = summary.get("clocks") or {}
     clock_text = ", ".join(
-        f"{name} = {('> ' if clock['censored'] else '')}{clock['step']:.0f}" for name, clock in clocks.items() if name in ("tau_rule", "tau_mem")
+        f"{name} = {('> ' if clocks[name]['censored'] else '')}{clocks[name]['step']:.0f}" for name in ("tau_rule", "tau_mem") if name in clocks
     )
     lines = [
         f"# Basins of run `{summary['run_id']}`",
@@ -278,10 +278,9 @@ def _fmt_radius(radius: float, low: float, high: float) -> str:
 
 def plot_basins(summary: dict[str, Any], out: str | os.PathLike[str]) -> Path:
     """Basin radius against training step for each probe class, with τ_rule and τ_mem marked."""
-    import matplotlib
+    from benchmark.plots import require_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require_pyplot()
 
     table = radius_table(summary["rows"])
     figure, axis = plt.subplots(figsize=(6, 4))

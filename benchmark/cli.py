@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = _Parser(prog="python -m benchmark", description="two-clocks: measure when a generative model learns a rule (τ_rule) and when it starts copying (τ_mem).")
     parser.add_argument("--version", action="version", version=f"two-clocks {benchmark.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins}")
     commands.required = True
 
     run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", parents=[plugin], help="figures of a runs folder (needs matplotlib)")
     plot.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
     plot.add_argument("--out", default="figures", metavar="DIR", help="folder for the PNGs (default: figures)")
+
+    basins = commands.add_parser(
+        "basins", parents=[plugin], help="basins of training / novel-valid / invalid probes along a run (diffusion adapters)",
+        description="Noise probes at a ladder of σ, denoise them with the checkpoints kept along a run "
+        "(run it with --keep-checkpoints), and report return probabilities and basin radii: benchmark/PROTOCOL.md, 'Basins'.",
+    )
+    basins.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folder(s) made with --keep-checkpoints")
+    basins.add_argument("--probes", type=_positive_int, help="probes per class (default 64)")
+    basins.add_argument("--sigmas", metavar="S1,S2,...", help="the σ ladder, increasing (default 0.05,...,2.0: 8 values)")
+    basins.add_argument("--noise-draws", type=_positive_int, help="noise draws per probe and σ (default 1)")
+    basins.add_argument("--max-checkpoints", type=_non_negative_int, help="analyse at most this many checkpoints, evenly spread (default: all)")
+    basins.add_argument("--seed", type=_non_negative_int, help="seed of probes and noise (default 0)")
+    basins.add_argument("--device", default="cpu", help="auto, cpu, cuda or cuda:N (default: cpu)")
+    basins.add_argument("--plot", action="store_true", help="also write basins.png (needs matplotlib)")
+    basins.add_argument("--quiet", action="store_true", help="no per-checkpoint progress lines")
     return parser
 
 
@@ -132,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command != "run":  # run loads the sweep file's includes too, after reading it
             load_plugins(args.include)
-        return {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot}[args.command](args)
+        commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins}
+        return commands[args.command](args)
     except user_errors as error:
         return _fail(str(error))
     except KeyboardInterrupt:
@@ -333,4 +349,42 @@ def command_plot(args: argparse.Namespace) -> int:
 
     written = _writable(lambda: plot_all(args.runs, args.out), args.out)
     print(f"wrote {len(written)} figures under {args.out}", file=sys.stderr)
+    return 0
+
+
+# --- basins ------------------------------------------------------------------------------------
+
+
+def command_basins(args: argparse.Namespace) -> int:
+    """Analyse each run folder's kept checkpoints; write basins.jsonl / basins.md (and basins.png) beside its metrics."""
+    from benchmark.basins import BASINS_FILE, PLOT_FILE, SUMMARY_FILE, BasinConfig, analyse_run, plot_basins
+    from benchmark.config import build_config
+    from benchmark.plots import require_pyplot
+
+    knobs = {
+        name: value
+        for name, value in (
+            ("probes", args.probes),
+            ("sigmas", args.sigmas),
+            ("noise_draws", args.noise_draws),
+            ("max_checkpoints", args.max_checkpoints),
+            ("seed", args.seed),
+        )
+        if value is not None
+    }
+    config = build_config(BasinConfig, knobs)
+    if args.plot:
+        require_pyplot()  # fail before any analysis when matplotlib is missing
+    _check_device(args.device, "local")
+    for run_dir in map(Path, args.run_dirs):
+        if not run_dir.is_dir():
+            raise UsageError(f"{run_dir} is not a folder (expected a run folder holding spec.json)")
+        progress = None if args.quiet else (lambda line, name=run_dir.name: print(f"{name}: {line}", file=sys.stderr))
+        summary = analyse_run(run_dir, config, device=args.device, progress=progress)
+        print(Path(run_dir / SUMMARY_FILE).read_text())
+        written = [BASINS_FILE, SUMMARY_FILE]
+        if args.plot:
+            plot_basins(summary, run_dir / PLOT_FILE)
+            written.append(PLOT_FILE)
+        print(f"wrote {', '.join(written)} in {run_dir} ({summary['wall_time_s']:.1f} s)", file=sys.stderr)
     return 0
