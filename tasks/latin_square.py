@@ -21,8 +21,8 @@ import numpy as np
 
 from benchmark.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
-from tasks.units import enumerate_grids, line_units, symbol_bits, units_complete
+from tasks.base import SAMPLE_DTYPE, TaskConfig
+from tasks.units import UnitPuzzleTask, enumerate_grids, line_units
 
 MAX_ORDER = 11
 EXACT_MAX_ORDER = 5
@@ -58,26 +58,10 @@ class LatinSquareConfig(TaskConfig):
 
 
 @register_task("latin_square")
-class LatinSquareTask(Task):
+class LatinSquareTask(UnitPuzzleTask):
     """Every row and every column a permutation of 0..n-1: 2n unit constraints."""
 
     config_class = LatinSquareConfig
-
-    @property
-    def order(self) -> int:
-        return self.config.order  # type: ignore[attr-defined]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.order, self.order)
-
-    @property
-    def num_symbols(self) -> int:
-        return self.order
-
-    @property
-    def complexity(self) -> float:
-        return float(self.order)
 
     @cached_property
     def units(self) -> np.ndarray:
@@ -96,17 +80,6 @@ class LatinSquareTask(Task):
             flat = self.all_squares[rng.integers(0, len(self.all_squares), size=n)]
             return flat.reshape(n, *self.shape)
         return jacobson_matthews(n, self.order, mixing_steps(self.order), rng)
-
-    def satisfied(self, x: np.ndarray) -> np.ndarray:
-        """bool[n, 2n]: which rows and columns hold every symbol once."""
-        flat, bad = self.as_symbols(x)
-        return units_complete(symbol_bits(flat, bad), self.units, self.order)
-
-    def is_valid(self, x: np.ndarray) -> np.ndarray:
-        return self.satisfied(x).all(axis=1)
-
-    def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
-        return self.satisfied(x).mean(axis=1)
 
     def num_valid(self) -> int:
         return REDUCED_COUNTS[self.order] * math.factorial(self.order) * math.factorial(self.order - 1)

@@ -26,8 +26,8 @@ import numpy as np
 
 from benchmark.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
-from tasks.units import box_units, enumerate_grids, line_units, symbol_bits, units_complete
+from tasks.base import SAMPLE_DTYPE, TaskConfig
+from tasks.units import UnitPuzzleTask, box_units, enumerate_grids, line_units
 
 ORDERS = {4: 2, 9: 3}  # order -> box side
 GRID_COUNTS = {4: 288, 9: 6_670_903_752_021_072_936_960}  # 9×9: Felgenhauer & Jarvis (2006)
@@ -46,26 +46,10 @@ class SudokuConfig(TaskConfig):
 
 
 @register_task("sudoku")
-class SudokuTask(Task):
+class SudokuTask(UnitPuzzleTask):
     """Rows, columns and boxes each a permutation of 0..order-1: 3·order unit constraints."""
 
     config_class = SudokuConfig
-
-    @property
-    def order(self) -> int:
-        return self.config.order  # type: ignore[attr-defined]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.order, self.order)
-
-    @property
-    def num_symbols(self) -> int:
-        return self.order
-
-    @property
-    def complexity(self) -> float:
-        return float(self.order)
 
     @cached_property
     def units(self) -> np.ndarray:
@@ -84,17 +68,6 @@ class SudokuTask(Task):
             flat = self.all_grids[rng.integers(0, len(self.all_grids), size=n)]
             return flat.reshape(n, *self.shape)
         return fill_and_shuffle(n, ORDERS[self.order], rng)
-
-    def satisfied(self, x: np.ndarray) -> np.ndarray:
-        """bool[n, 3·order]: which rows, columns and boxes hold every symbol once."""
-        flat, bad = self.as_symbols(x)
-        return units_complete(symbol_bits(flat, bad), self.units, self.order)
-
-    def is_valid(self, x: np.ndarray) -> np.ndarray:
-        return self.satisfied(x).all(axis=1)
-
-    def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
-        return self.satisfied(x).mean(axis=1)
 
     def num_valid(self) -> int:
         return GRID_COUNTS[self.order]

@@ -9,8 +9,11 @@ uniform samplers.
 from __future__ import annotations
 
 import itertools
+from abc import abstractmethod
 
 import numpy as np
+
+from tasks.base import Task
 
 
 def line_units(order: int) -> np.ndarray:
@@ -64,3 +67,43 @@ def enumerate_grids(order: int, units: np.ndarray) -> np.ndarray:
             for unit in unit_of_cell[row * order + col]:
                 used[:, unit] |= perm_bits[perm_index, col]
     return grids
+
+
+class UnitPuzzleTask(Task):
+    """An order×order grid over `order` symbols whose units (rows, columns, boxes …) each hold every symbol once.
+
+    Subclasses give the `order` knob in their config, the `units`, a sampler and `num_valid`; the
+    verifier and the constraint counts are shared.
+    """
+
+    @property
+    def order(self) -> int:
+        return self.config.order  # type: ignore[attr-defined]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.order, self.order)
+
+    @property
+    def num_symbols(self) -> int:
+        return self.order
+
+    @property
+    def complexity(self) -> float:
+        return float(self.order)
+
+    @property
+    @abstractmethod
+    def units(self) -> np.ndarray:
+        """(U, order) flat cell indices of every unit."""
+
+    def satisfied(self, x: np.ndarray) -> np.ndarray:
+        """bool[n, U]: which units hold every symbol once (a unit with an out-of-range cell fails)."""
+        flat, bad = self.as_symbols(x)
+        return units_complete(symbol_bits(flat, bad), self.units, self.order)
+
+    def is_valid(self, x: np.ndarray) -> np.ndarray:
+        return self.satisfied(x).all(axis=1)
+
+    def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
+        return self.satisfied(x).mean(axis=1)
