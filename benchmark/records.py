@@ -54,13 +54,17 @@ class Window:
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
-    """Write JSON to a temp file beside `path`, fsync, then rename: readers never see half a file."""
+    """Write JSON (indented, sorted keys) atomically: readers never see half a file."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write to a temp file beside `path`, fsync, then rename over it."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

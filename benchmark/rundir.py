@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from benchmark.records import write_json_atomic
+from benchmark.records import write_json_atomic, write_text_atomic
 from benchmark.spec import RunSpec, canonical_json
 
 SPEC_FILE = "spec.json"
@@ -78,7 +78,7 @@ class MetricsLog:
     def __init__(self, directory: Path, rows: Iterable[Mapping[str, Any]] = ()) -> None:
         """Open the log holding exactly `rows` (those of the checkpoint being resumed; rows past it are dropped)."""
         self.path = directory / METRICS_FILE
-        _write_text_atomic(self.path, "".join(_json_line(row) for row in rows))
+        write_text_atomic(self.path, "".join(_json_line(row) for row in rows))
         self._handle = open(self.path, "a")
 
     def append(self, row: Mapping[str, Any]) -> None:
@@ -140,16 +140,3 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _json_line(row: Mapping[str, Any]) -> str:
     return json.dumps(row, sort_keys=True, allow_nan=False) + "\n"
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
