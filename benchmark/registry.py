@@ -90,6 +90,12 @@ class Registry(Generic[T]):
             return resolved  # type: ignore[return-value]
         return entry
 
+    def unregister(self, name: str) -> None:
+        """Forget `name` (for tests and interactive sessions that re-register a class); unknown names are an error."""
+        if name not in self._entries:
+            raise RegistryError(self._unknown_message(name))
+        del self._entries[name]
+
     def names(self) -> list[str]:
         """All registered names, plugins included, sorted."""
         self.load_entry_points()

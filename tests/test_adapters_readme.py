@@ -36,7 +36,8 @@ def cellwise():
         exec(compile(example, str(README), "exec"), module.__dict__)
         yield module.CellwiseAdapter
     finally:
-        ADAPTERS._entries.pop("cellwise", None)
+        if "cellwise" in ADAPTERS:
+            ADAPTERS.unregister("cellwise")
         sys.modules.pop(module.__name__, None)
 
 

@@ -23,6 +23,16 @@ def test_duplicate_name_is_an_error():
         registry.register("w", dict)
 
 
+def test_unregister_forgets_a_name_and_refuses_unknown_ones():
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+    registry.register("w", Widget)
+    registry.unregister("w")
+    assert "w" not in registry
+    registry.register("w", dict)  # the name is free again
+    with pytest.raises(RegistryError, match="unknown widget 'x'"):
+        registry.unregister("x")
+
+
 def test_unknown_name_suggests_the_closest():
     registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
     registry.register("parity", Widget)
