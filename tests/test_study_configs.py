@@ -83,10 +83,22 @@ def test_smoke_study_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixt
     records = load_records([runs])
     assert sorted(record["run_id"] for record in records) == sorted(spec.run_id for spec in specs)
     board = leaderboard.build(records)
-    rows = {(row["adapter_label"], row["task_label"], row["n_train"]) for row in board["rows"]}
-    expected = {(spec.adapter.name, spec.adapter.config["depth"], spec.task.config["G"], spec.n_train) for spec in specs}
-    assert len(rows) == len(expected) == len(board["rows"])
+    rows = {(row["adapter"], row["task_config"]["G"], row["n_train"]) for row in board["rows"]}
+    expected = {(spec.adapter.name, spec.task.config["G"], spec.n_train) for spec in specs}
+    assert rows == expected and len(board["rows"]) == len(expected)
     markdown = leaderboard.to_markdown(board)
-    for adapter, depth, g, _ in expected:
-        assert f"{adapter} depth={depth}" in markdown and f"parity G={g}" in markdown
+    for adapter, g, _ in expected:
+        assert f"| {adapter} " in markdown and f"parity G={g}" in markdown
     assert leaderboard.to_markdown(leaderboard.build(load_records([runs]))) == markdown  # deterministic
+
+
+def test_curve_plot_starts_at_step_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A training curve's step axis (symlog) must not spend half its width on negative steps."""
+    from benchmark import plots
+
+    runs = tmp_path / "runs"
+    assert cli.main(["run", "--tasks", "parity:G=2", "--adapters", "memorizer", "--n", "8", "--max-steps", "40", "--output", str(runs), "--quiet"]) == 0
+    limits = []
+    monkeypatch.setattr(plots, "_save", lambda pyplot, figure, path: limits.append(figure.axes[0].get_xlim()) or pyplot.close(figure) or path)
+    plots.plot_run(plots.require_pyplot(), next(runs.iterdir()), tmp_path / "figures")
+    assert limits[0][0] == 0 < limits[0][1]
