@@ -84,6 +84,7 @@ def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     if window.get("status") == "open":
         axes.axvspan(clocks["tau_rule"]["step"], clocks["tau_mem"]["step"], color="tab:green", alpha=0.08, label="innovation window")
     axes.set_xscale("symlog", linthresh=1.0)
+    axes.set_xlim(left=0)  # steps are never negative; autoscale margins would give half the axis to them
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training step")
     axes.set_ylabel("fraction of samples")
