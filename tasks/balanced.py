@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
+from tasks.base import SAMPLE_DTYPE, GridTask, TaskConfig
 from tasks.bitpack import PackedRule, fields_target, membership_contributions
 from tasks.groups import partition, require_grid, require_group_size, require_layout
 
@@ -38,18 +38,10 @@ class BalancedConfig(TaskConfig):
 
 
 @register_task("balanced")
-class BalancedTask(Task):
+class BalancedTask(GridTask):
     """Every group of G bits has exactly G/2 ones; K = H·W/G constraints."""
 
     config_class = BalancedConfig
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
-
-    @property
-    def complexity(self) -> float:
-        return float(self.config.G)  # type: ignore[attr-defined]
 
     @cached_property
     def groups(self) -> np.ndarray:
@@ -76,11 +68,7 @@ class BalancedTask(Task):
         return flat.reshape(n, *self.shape)
 
     def is_valid(self, x: np.ndarray) -> np.ndarray:
-        flat, bad = self.as_symbols(x)
-        ok = self._rule.holds(flat)
-        if bad is not None:
-            ok &= ~bad.any(axis=1)
-        return ok
+        return self._rule.holds_in_range(*self.as_symbols(x))
 
     def satisfied(self, x: np.ndarray) -> np.ndarray:
         """bool[n, K]: which groups hold exactly G/2 ones (a group with an out-of-range cell fails)."""

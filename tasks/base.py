@@ -132,6 +132,18 @@ def out_of_range(flat: np.ndarray, num_symbols: int) -> np.ndarray | None:
     return (flat < 0) | (flat >= num_symbols)
 
 
+class GridTask(Task):
+    """A height×width binary grid whose rule complexity is the knob G (configs with `height`, `width`, `G`)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
+
+    @property
+    def complexity(self) -> float:
+        return float(self.config.G)  # type: ignore[attr-defined]
+
+
 def sample_keys(x: np.ndarray, num_symbols: int) -> np.ndarray:
     """Pack each sample into fixed-width bytes: bits for binary alphabets, one byte per symbol otherwise.
 

@@ -74,6 +74,13 @@ class PackedRule:
                 out[start : start + CHUNK, word] = self._accumulate(columns, word)
         return out
 
+    def holds_in_range(self, flat: np.ndarray, bad: np.ndarray | None) -> np.ndarray:
+        """`holds`, and False for a sample with any out-of-range cell (`bad` from `Task.as_symbols`)."""
+        ok = self.holds(flat)
+        if bad is not None:
+            ok &= ~bad.any(axis=1)
+        return ok
+
     def holds(self, flat: np.ndarray) -> np.ndarray:
         """bool[n]: every constraint holds, for 0/1 uint8 samples `(n, cells)`; chunked to stay in cache."""
         result = np.empty(len(flat), dtype=bool)

@@ -55,11 +55,7 @@ class LinearRuleTask(Task):
         return flat.astype(SAMPLE_DTYPE, copy=False).reshape(n, *self.shape)
 
     def is_valid(self, x: np.ndarray) -> np.ndarray:
-        flat, bad = self.as_symbols(x)
-        ok = self._rule.holds(flat)
-        if bad is not None:
-            ok &= ~bad.any(axis=1)
-        return ok
+        return self._rule.holds_in_range(*self.as_symbols(x))
 
     def satisfied(self, x: np.ndarray) -> np.ndarray:
         """bool[n, m]: which checks each sample satisfies (checks reading an out-of-range cell fail)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmark.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, TaskConfig
+from tasks.base import SAMPLE_DTYPE, GridTask, TaskConfig
 from tasks.groups import partition, require_grid, require_group_size, require_layout
 from tasks.linear import LinearRuleTask
 
@@ -42,7 +42,7 @@ class ParityConfig(TaskConfig):
 
 
 @register_task("parity")
-class ParityTask(LinearRuleTask):
+class ParityTask(LinearRuleTask, GridTask):
     """Every group of G bits has the required parity; K = H·W/G independent constraints."""
 
     config_class = ParityConfig
@@ -56,14 +56,6 @@ class ParityTask(LinearRuleTask):
     @property
     def _target_bit(self) -> int:
         return 0 if self.config.parity == "even" else 1  # type: ignore[attr-defined]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
-
-    @property
-    def complexity(self) -> float:
-        return float(self.config.G)  # type: ignore[attr-defined]
 
     @property
     def num_groups(self) -> int:

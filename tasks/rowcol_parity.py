@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmark.config import ConfigError
 from tasks import register_task
-from tasks.base import TaskConfig
+from tasks.base import GridTask, TaskConfig
 from tasks.groups import require_grid
 from tasks.linear import LinearRuleTask
 
@@ -40,18 +40,10 @@ class RowColParityConfig(TaskConfig):
 
 
 @register_task("rowcol_parity")
-class RowColParityTask(LinearRuleTask):
+class RowColParityTask(LinearRuleTask, GridTask):
     """Even parity along every row and every column of every G×G block: 2·H·W/G overlapping checks."""
 
     config_class = RowColParityConfig
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
-
-    @property
-    def complexity(self) -> float:
-        return float(self.config.G)  # type: ignore[attr-defined]
 
     def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:
         height, width, side = self.config.height, self.config.width, self.config.G  # type: ignore[attr-defined]

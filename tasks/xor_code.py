@@ -14,7 +14,7 @@ import numpy as np
 
 from benchmark.config import require
 from tasks import register_task
-from tasks.base import TaskConfig
+from tasks.base import GridTask, TaskConfig
 from tasks.groups import require_grid
 from tasks.linear import LinearRuleTask
 
@@ -44,18 +44,10 @@ class XorCodeConfig(TaskConfig):
 
 
 @register_task("xor_code")
-class XorCodeTask(LinearRuleTask):
+class XorCodeTask(LinearRuleTask, GridTask):
     """Every one of the code's random weight-G parity checks is even."""
 
     config_class = XorCodeConfig
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
-
-    @property
-    def complexity(self) -> float:
-        return float(self.config.G)  # type: ignore[attr-defined]
 
     def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:
         cfg: XorCodeConfig = self.config  # type: ignore[assignment]
