@@ -400,7 +400,7 @@ def _fit(members: list[Mapping[str, Any]], clock: str, law: str, resamples: int,
     ]
     used = [p for p in points if not p["censored"]]
     x = [math.log10(p["x"]) if mem_law else p["x"] for p in used]
-    y = [math.log10(max(p["tau"], 1.0)) for p in used]  # a clock at step 0 counts as step 1, as in Clock.log10_step
+    y = [math.log10(max(p["tau"], 1.0)) for p in used]  # a clock at step 0 counts as step 1, as in clocks.read_window
     fit = fit_line(x, y, len(points) - len(used), resamples=resamples, seed=seed)
     spec = members[0]["spec"]
     return ScalingFit(

@@ -226,12 +226,10 @@ def analyse_run(
 
 
 def _read_clocks(directory: Path) -> dict[str, Any]:
-    from benchmark.rundir import RECORD_FILE
+    """The run's clocks from its record, or {} while the run is unfinished."""
+    from benchmark.rundir import RECORD_FILE, read_record
 
-    path = directory / RECORD_FILE
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text()).get("clocks", {})
+    return read_record(directory).get("clocks", {}) if (directory / RECORD_FILE).is_file() else {}
 
 
 def radius_table(rows: Sequence[dict]) -> dict[str, list[tuple[int, float, float, float]]]:

@@ -7,15 +7,13 @@ leaderboard, plots) reads records from disk and never touches live state.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 RECORD_SCHEMA_VERSION = 1
-WINDOW_STATUSES = ("open", "vanished", "censored")
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,6 @@ class Clock:
     epoch: float  # step × batch_size / N: the axis on which τ_mem is expected to be flat
     metric: str  # the curve it was read from, e.g. "valid_norm" or "mem_excess"
     threshold: float
-
-    @property
-    def log10_step(self) -> float:
-        return math.log10(max(self.step, 1.0))
 
     def display(self, digits: int = 0) -> str:
         """'1234' or '> 2000' for a censored clock."""
@@ -73,23 +67,5 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-def clock_from_dict(data: Mapping[str, Any]) -> Clock:
-    return Clock(**{k: data[k] for k in ("step", "censored", "epoch", "metric", "threshold")})
-
-
-def window_from_dict(data: Mapping[str, Any]) -> Window:
-    return Window(**{k: data.get(k) for k in ("status", "steps", "log_window", "lower", "upper")})
-
-
 def to_dict(item: Clock | Window) -> dict[str, Any]:
     return asdict(item)
-
-
-def iter_records(root: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Every `record.json` under `root` (recursively), in sorted path order."""
-    for path in sorted(Path(root).rglob("record.json")):
-        with open(path) as handle:
-            record = json.load(handle)
-        if record.get("schema_version") != RECORD_SCHEMA_VERSION:
-            raise ValueError(f"{path}: record schema_version {record.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION}")
-        yield record
