@@ -60,11 +60,19 @@ class Adapter(ABC):
         task: Task | None = None,
     ) -> None:
         config.validate()
+        type(self).check_data(config, data)
         self.config = config
         self.data = data
         self.seed = seed
         self.device = resolve_device(device)
         self.task = task
+
+    @classmethod
+    def check_data(cls, config: AdapterConfig, data: DataSpec) -> None:
+        """Refuse data this adapter cannot model (ValueError saying what would work); needs no model.
+
+        Called by `__init__` and, before anything trains, by `benchmark.protocol.check_spec` (`--dry-run`).
+        """
 
     @property
     def batch_size(self) -> int:

@@ -75,15 +75,16 @@ class DiTAdapter(TorchAdapter):
         super().__init__(*args, **kwargs)
         self._scheduler = self._make_scheduler()  # its preconditioning functions serve training
 
-    def check_data(self, data: DataSpec) -> None:
-        super().check_data(data)
+    @classmethod
+    def check_data(cls, config: DiTConfig, data: DataSpec) -> None:  # type: ignore[override]
+        super().check_data(config, data)
         shape = tuple(data.shape)
         if len(shape) != 2 or shape[0] != shape[1]:
             raise ValueError(f"the dit adapter needs square 2-D samples (H, H), got shape {shape}; pad the task or use another adapter")
         side = shape[0]
-        if side % self.config.patch_size:
+        if side % config.patch_size:
             allowed = ", ".join(str(d) for d in range(1, side + 1) if side % d == 0)
-            raise ValueError(f"DiTConfig.patch_size must divide the grid side {side} (allowed: {allowed}), got {self.config.patch_size}")
+            raise ValueError(f"DiTConfig.patch_size must divide the grid side {side} (allowed: {allowed}), got {config.patch_size}")
 
     @property
     def channels(self) -> int:

@@ -46,7 +46,6 @@ class TorchAdapter(Adapter):
 
     def __init__(self, config: NetworkConfig, data: DataSpec, *, seed: int = 0, device: str | torch.device = "cpu", task: Any = None) -> None:
         super().__init__(config, data, seed=seed, device=device, task=task)
-        self.check_data(data)
         init_seed, train_seed = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64).tolist()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
@@ -58,10 +57,11 @@ class TorchAdapter(Adapter):
         self.steps = 0
 
     # --- what a subclass provides ----------------------------------------------------------------
-    def check_data(self, data: DataSpec) -> None:
+    @classmethod
+    def check_data(cls, config: NetworkConfig, data: DataSpec) -> None:  # type: ignore[override]
         """Refuse data this architecture cannot model, with an error that says what would work."""
         if data.num_symbols < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 symbols, got num_symbols={data.num_symbols}")
+            raise ValueError(f"{cls.__name__} needs at least 2 symbols, got num_symbols={data.num_symbols}")
 
     @abstractmethod
     def build_model(self) -> torch.nn.Module:

@@ -28,57 +28,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from benchmark.records import RECORD_SCHEMA_VERSION
+from benchmark.records import Record, RecordError, find_record_files, load_records  # noqa: F401 - re-exported
 from benchmark.spec import canonical_json
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 _SENTINEL = 1e300  # stands in for +∞ inside quantiles (∞ − ∞ would give NaN)
-
-
-class RecordError(ValueError):
-    """A run directory holds no usable records; the message names the file or folder."""
-
-
-# --- loading -----------------------------------------------------------------------------------
-
-
-def find_record_files(roots: Iterable[str | Path]) -> list[Path]:
-    """Every record.json under the given folders (a folder that is itself a run counts), sorted."""
-    files: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        if not root.exists():
-            raise RecordError(f"{root}: no such folder")
-        if root.is_file():
-            if root.name != "record.json":
-                raise RecordError(f"{root}: expected a runs folder or a record.json")
-            files.append(root)
-            continue
-        files.extend(sorted(root.rglob("record.json")))
-    return files
-
-
-def load_records(roots: Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Records under `roots`, one per run id; a malformed record is an error naming its file."""
-    records: dict[str, dict[str, Any]] = {}
-    roots = list(roots)
-    for path in find_record_files(roots):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise RecordError(f"{path}: unreadable record ({error})") from None
-        if not isinstance(record, dict) or record.get("schema_version") != RECORD_SCHEMA_VERSION:
-            found = record.get("schema_version") if isinstance(record, dict) else None
-            raise RecordError(f"{path}: record schema_version {found!r}, expected {RECORD_SCHEMA_VERSION}")
-        missing = [key for key in ("run_id", "spec", "clocks", "task", "adapter") if key not in record]
-        if missing:
-            raise RecordError(f"{path}: record lacks {', '.join(missing)}")
-        records.setdefault(record["run_id"], record)
-    if not records:
-        raise RecordError(f"no record.json under {', '.join(map(str, roots))} (finished runs write one)")
-    return list(records.values())
 
 
 # --- censored medians --------------------------------------------------------------------------
@@ -219,48 +175,47 @@ class GroupSummary:
         return data
 
 
-def group_key(record: Mapping[str, Any]) -> str:
+def group_key(record: Record) -> str:
     """Canonical JSON of the spec without its seed: records equal in all else are seeds of one group."""
-    spec = {key: value for key, value in record["spec"].items() if key != "seed"}
+    spec = {key: value for key, value in record.spec.items() if key != "seed"}
     return canonical_json(spec)
 
 
-def aggregate(records: Iterable[Mapping[str, Any]], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[GroupSummary]:
+def aggregate(records: Iterable[Record], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[GroupSummary]:
     """Group records by everything but the seed and summarise each group; sorted by adapter, task, complexity, N."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[Record]] = {}
     for record in records:
         groups.setdefault(group_key(record), []).append(record)
-    summaries = [_summarize_group(key, sorted(members, key=lambda r: r["spec"]["seed"]), resamples, seed) for key, members in groups.items()]
+    summaries = [_summarize_group(key, sorted(members, key=lambda r: r.seed), resamples, seed) for key, members in groups.items()]
     return sorted(summaries, key=lambda g: (g.adapter, canonical_json(g.adapter_config), g.task, g.complexity, canonical_json(g.task_config), g.n_train, g.group_id))
 
 
-def _summarize_group(key: str, members: list[Mapping[str, Any]], resamples: int, seed: int) -> GroupSummary:
+def _summarize_group(key: str, members: list[Record], resamples: int, seed: int) -> GroupSummary:
     first = members[0]
-    spec = first["spec"]
 
     def clock(name: str, field: str = "step") -> ClockSummary:
-        clocks = [member["clocks"][name] for member in members]
-        return summarize_clock([c[field] for c in clocks], [c["censored"] for c in clocks], resamples=resamples, seed=seed)
+        clocks = [member.clocks[name] for member in members]
+        values = [getattr(c, field) for c in clocks]
+        return summarize_clock([math.nan if v is None else v for v in values], [c.censored for c in clocks], resamples=resamples, seed=seed)
 
     tau_rule, tau_mem = clock("tau_rule"), clock("tau_mem")
-    has_strong = all("tau_mem_strong" in member["clocks"] for member in members)
+    has_strong = all("tau_mem_strong" in member.clocks for member in members)
     counts: dict[str, int] = {}
     for member in members:
-        status = (member.get("window") or {}).get("status", "unknown")
-        counts[status] = counts.get(status, 0) + 1
+        counts[member.window.status] = counts.get(member.window.status, 0) + 1
     return GroupSummary(
         group_id=hashlib.sha256(key.encode()).hexdigest()[:12],
-        adapter=spec["adapter"]["name"],
-        adapter_config=dict(spec["adapter"].get("config", {})),
-        task=spec["task"]["name"],
-        task_config=dict(spec["task"].get("config", {})),
-        complexity=float(first["task"].get("complexity", math.nan)),
-        n_train=int(spec["n_train"]),
-        protocol=dict(spec.get("protocol", {})),
-        num_parameters=int(first.get("num_parameters", first["adapter"].get("num_parameters", 0)) or 0),
-        batch_size=int(first.get("batch_size", spec["adapter"].get("config", {}).get("batch_size", 0)) or 0),
-        seeds=tuple(int(member["spec"]["seed"]) for member in members),
-        run_ids=tuple(member["run_id"] for member in members),
+        adapter=first.adapter_name,
+        adapter_config=first.adapter_config,
+        task=first.task_name,
+        task_config=first.task_config,
+        complexity=first.complexity,
+        n_train=first.n_train,
+        protocol=first.protocol,
+        num_parameters=first.num_parameters,
+        batch_size=first.batch_size,
+        seeds=tuple(member.seed for member in members),
+        run_ids=tuple(member.run_id for member in members),
         tau_rule=tau_rule,
         tau_mem=tau_mem,
         tau_mem_strong=clock("tau_mem_strong") if has_strong else None,
@@ -362,13 +317,13 @@ TAU_MEM_LAW = "tau_mem ~ N^alpha"
 TAU_RULE_LAW = "log10 tau_rule ~ beta * complexity"
 
 
-def scaling_fits(records: Iterable[Mapping[str, Any]], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict[str, list[ScalingFit]]:
+def scaling_fits(records: Iterable[Record], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict[str, list[ScalingFit]]:
     """τ_mem against N per (adapter, task); τ_rule against complexity per (adapter, task name, N); only where x varies."""
     records = list(records)
-    by_task: dict[str, list[Mapping[str, Any]]] = {}
-    by_n: dict[str, list[Mapping[str, Any]]] = {}
+    by_task: dict[str, list[Record]] = {}
+    by_n: dict[str, list[Record]] = {}
     for record in records:
-        spec = record["spec"]
+        spec = record.spec
         common = {"adapter": spec["adapter"], "protocol": spec.get("protocol", {})}
         by_task.setdefault(canonical_json({**common, "task": spec["task"]}), []).append(record)
         by_n.setdefault(canonical_json({**common, "task": spec["task"]["name"], "n_train": spec["n_train"]}), []).append(record)
@@ -378,31 +333,31 @@ def scaling_fits(records: Iterable[Mapping[str, Any]], *, resamples: int = BOOTS
     return {"tau_mem_vs_n": sorted(mem_fits, key=order), "tau_rule_vs_complexity": sorted(rule_fits, key=order)}
 
 
-def _n_of(record: Mapping[str, Any]) -> float:
-    return float(record["spec"]["n_train"])
+def _n_of(record: Record) -> float:
+    return float(record.n_train)
 
 
-def _complexity_of(record: Mapping[str, Any]) -> float:
-    return float(record["task"].get("complexity", math.nan))
+def _complexity_of(record: Record) -> float:
+    return record.complexity
 
 
-def _distinct(records: Sequence[Mapping[str, Any]], x_of: Any) -> int:
+def _distinct(records: Sequence[Record], x_of: Any) -> int:
     return len({x_of(record) for record in records})
 
 
-def _fit(members: list[Mapping[str, Any]], clock: str, law: str, resamples: int, seed: int) -> ScalingFit:
+def _fit(members: list[Record], clock: str, law: str, resamples: int, seed: int) -> ScalingFit:
     mem_law = law == TAU_MEM_LAW
     x_of = _n_of if mem_law else _complexity_of
-    members = sorted(members, key=lambda r: (x_of(r), r["spec"]["seed"]))
+    members = sorted(members, key=lambda r: (x_of(r), r.seed))
     points = [
-        {"x": x_of(r), "tau": float(r["clocks"][clock]["step"]), "censored": bool(r["clocks"][clock]["censored"]), "seed": int(r["spec"]["seed"])}
+        {"x": x_of(r), "tau": float(r.clocks[clock].step), "censored": bool(r.clocks[clock].censored), "seed": r.seed}
         for r in members
     ]
     used = [p for p in points if not p["censored"]]
     x = [math.log10(p["x"]) if mem_law else p["x"] for p in used]
     y = [math.log10(max(p["tau"], 1.0)) for p in used]  # a clock at step 0 counts as step 1, as in clocks.read_window
     fit = fit_line(x, y, len(points) - len(used), resamples=resamples, seed=seed)
-    spec = members[0]["spec"]
+    spec = members[0].spec
     return ScalingFit(
         law=law,
         adapter=spec["adapter"]["name"],

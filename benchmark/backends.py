@@ -8,7 +8,6 @@ disk here, before anything is dispatched.
 
 from __future__ import annotations
 
-import json
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, Callable, Sequence
 
+from benchmark.records import Record
 from benchmark.spec import RunSpec
 
 BACKENDS = ("local", "ray")
@@ -41,7 +41,7 @@ class Outcome:
     """What came of one run: its record, or the error that stopped it."""
 
     spec: RunSpec
-    record: dict[str, Any] | None = None
+    record: Record | None = None
     error: str | None = None
     skipped: bool = False
 
@@ -51,7 +51,7 @@ class SweepResult:
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[Record]:
         return [outcome.record for outcome in self.outcomes if outcome.record is not None]
 
     @property
@@ -73,6 +73,7 @@ def execute(
 ) -> SweepResult:
     """Run every spec not yet finished on `backend`; outcomes come back in spec order."""
     from benchmark import protocol  # local: torch is imported only when something runs
+    from benchmark.records import read_record
 
     if backend not in BACKENDS:
         raise BackendError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -81,8 +82,7 @@ def execute(
     pending: list[RunSpec] = []
     for spec in specs:
         if protocol.is_finished(options.output, spec):
-            record = json.loads((protocol.run_dir(options.output, spec) / "record.json").read_text())
-            outcomes[spec.run_id] = Outcome(spec, record=record, skipped=True)
+            outcomes[spec.run_id] = Outcome(spec, record=read_record(protocol.run_dir(options.output, spec)), skipped=True)
         else:
             pending.append(spec)
     report(f"{len(specs)} runs: {len(specs) - len(pending)} finished already (skipped), {len(pending)} to run on the {backend} backend")
@@ -117,10 +117,8 @@ def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
 def _describe(outcome: Outcome) -> str:
     if outcome.error is not None:
         return f"failed {outcome.spec.run_id}: {outcome.error.strip().splitlines()[-1]}"
-    clocks = outcome.record.get("clocks", {}) if outcome.record else {}
-    shown = ", ".join(
-        f"{name} {'> ' if clock['censored'] else ''}{clock['step']:.0f}" for name, clock in clocks.items() if name in ("tau_rule", "tau_mem")
-    )
+    clocks = outcome.record.clocks if outcome.record else {}
+    shown = ", ".join(f"{name} {clock.display()}" for name, clock in clocks.items() if name in ("tau_rule", "tau_mem"))
     return f"done {outcome.spec.run_id}" + (f" ({shown})" if shown else "")
 
 

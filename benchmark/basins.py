@@ -226,10 +226,12 @@ def analyse_run(
 
 
 def _read_clocks(directory: Path) -> dict[str, Any]:
-    """The run's clocks from its record, or {} while the run is unfinished."""
-    from benchmark.rundir import RECORD_FILE, read_record
+    """The run's clocks (as plain dicts) from its record, or {} while the run is unfinished."""
+    from benchmark.records import RECORD_FILE, read_record, to_dict
 
-    return read_record(directory).get("clocks", {}) if (directory / RECORD_FILE).is_file() else {}
+    if not (directory / RECORD_FILE).is_file():
+        return {}
+    return {name: to_dict(clock) for name, clock in read_record(directory).clocks.items()}
 
 
 def radius_table(rows: Sequence[dict]) -> dict[str, list[tuple[int, float, float, float]]]:

@@ -132,7 +132,7 @@ def _int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted)."""
-    from benchmark.aggregate import RecordError
+    from benchmark.records import RecordError
     from benchmark.backends import BackendError
     from benchmark.config import ConfigError
     from benchmark.plots import PlotError
@@ -320,7 +320,7 @@ def _default(value: Any) -> str:
 def command_leaderboard(args: argparse.Namespace) -> int:
     """Markdown to stdout (or --out), JSON to --json."""
     from benchmark import leaderboard
-    from benchmark.aggregate import load_records
+    from benchmark.records import load_records
 
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path is not None:

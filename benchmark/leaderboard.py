@@ -16,8 +16,10 @@ from benchmark.aggregate import (
     BOOTSTRAP_SEED,
     ScalingFit,
     aggregate,
+    group_key,
     scaling_fits,
 )
+from benchmark.records import Record
 from benchmark.spec import canonical_json
 
 LEADERBOARD_SCHEMA_VERSION = 1
@@ -39,7 +41,7 @@ COLUMNS = (
 PROTOCOL_FIELDS = ("max_steps", "eval_schedule", "eval_points", "eval_samples", "batching", "theta_rule", "theta_mem", "theta_mem_strong", "hold", "early_stop", "sampling_seed")
 
 
-def build(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def build(records: Iterable[Record]) -> dict[str, Any]:
     """The leaderboard as plain data (what the JSON holds and the markdown renders)."""
     records = list(records)
     groups = aggregate(records)
@@ -62,24 +64,22 @@ def build(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "methods": methods(records),
         "rows": rows,
         "scaling": {name: [_fit_row(fit, adapter_labels, task_labels) for fit in items] for name, items in fits.items()},
-        "records": sorted(record["run_id"] for record in records),
+        "records": sorted(record.run_id for record in records),
     }
 
 
-def methods(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def methods(records: Sequence[Record]) -> dict[str, Any]:
     """What a reader needs to reproduce the numbers: protocol settings (every distinct value), versions, counts."""
     import benchmark
 
-    protocol = {
-        name: _distinct(record["spec"].get("protocol", {}).get(name) for record in records) for name in PROTOCOL_FIELDS
-    }
+    protocol = {name: _distinct(record.protocol.get(name) for record in records) for name in PROTOCOL_FIELDS}
     return {
-        "protocol_version": _distinct(record.get("protocol_version", record["spec"].get("protocol", {}).get("version")) for record in records),
+        "protocol_version": _distinct(record.protocol_version for record in records),
         "protocol": protocol,
-        "package_version": _distinct((record.get("environment") or {}).get("two_clocks") for record in records),
+        "package_version": _distinct(record.environment.get("two_clocks") for record in records),
         "rendered_by": benchmark.__version__,
         "num_records": len(records),
-        "num_groups": len({canonical_json({k: v for k, v in r["spec"].items() if k != "seed"}) for r in records}),
+        "num_groups": len({group_key(r) for r in records}),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "confidence": 0.95},
     }
 

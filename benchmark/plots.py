@@ -6,14 +6,14 @@ matplotlib is an optional extra (`two-clocks[plot]`); without it every entry poi
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmark import leaderboard
-from benchmark.aggregate import find_record_files, load_records
+from benchmark.records import find_record_files, load_records, read_record
+from benchmark.rundir import load_metrics
 
 CURVES = (("valid", "valid", "tab:blue"), ("mem", "mem", "tab:red"), ("novel_valid", "novel valid", "tab:green"), ("control", "control (chance mem)", "tab:gray"))
 
@@ -51,47 +51,31 @@ def plot_all(roots: Sequence[str | Path], out: str | Path) -> list[Path]:
     return written
 
 
-def load_metrics_rows(run_dir: Path) -> list[dict[str, Any]]:
-    """Rows of metrics.jsonl; a half-written last line (a run killed mid-write) is skipped."""
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
 def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     """valid / mem / novel_valid / control against step (log axis; step 0 shown) with τ_rule and τ_mem marked."""
-    record = json.loads((run_dir / "record.json").read_text())
-    rows = load_metrics_rows(run_dir)
+    record = read_record(run_dir)
+    rows = load_metrics(run_dir)
     figure, axes = pyplot.subplots(figsize=(6.4, 4.0))
     steps = [row["step"] for row in rows]
     for key, label, color in CURVES:
         if rows and key in rows[0]:
             axes.plot(steps, [row.get(key, math.nan) for row in rows], marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
-    clocks = record.get("clocks", {})
+    clocks = record.clocks
     for name, symbol, color in (("tau_rule", "τ_rule", "tab:blue"), ("tau_mem", "τ_mem", "tab:red")):
         clock = clocks.get(name)
         if clock:
-            text = f"{symbol} > {clock['step']:.0f}" if clock["censored"] else f"{symbol} = {clock['step']:.0f}"
-            axes.axvline(clock["step"], color=color, linestyle=":" if clock["censored"] else "-", alpha=0.6, label=text)
-    window = record.get("window") or {}
-    if window.get("status") == "open":
-        axes.axvspan(clocks["tau_rule"]["step"], clocks["tau_mem"]["step"], color="tab:green", alpha=0.08, label="innovation window")
+            text = f"{symbol} > {clock.step:.0f}" if clock.censored else f"{symbol} = {clock.step:.0f}"
+            axes.axvline(clock.step, color=color, linestyle=":" if clock.censored else "-", alpha=0.6, label=text)
+    if record.window.status == "open":
+        axes.axvspan(clocks["tau_rule"].step, clocks["tau_mem"].step, color="tab:green", alpha=0.08, label="innovation window")
     axes.set_xscale("symlog", linthresh=1.0)
     axes.set_xlim(left=0)  # steps are never negative; autoscale margins would give half the axis to them
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training step")
     axes.set_ylabel("fraction of samples")
-    spec = record["spec"]
-    axes.set_title(f"{spec['adapter']['name']} on {spec['task']['name']} (complexity {record['task'].get('complexity', float('nan')):g}), N={spec['n_train']}, seed {spec['seed']}", fontsize=9)
+    axes.set_title(f"{record.adapter_name} on {record.task_name} (complexity {record.complexity:g}), N={record.n_train}, seed {record.seed}", fontsize=9)
     axes.legend(fontsize=7, loc="center left")
-    return _save(pyplot, figure, out / f"{record['run_id']}.png")
+    return _save(pyplot, figure, out / f"{record.run_id}.png")
 
 
 def plot_tau_vs_n(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:

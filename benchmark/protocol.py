@@ -13,26 +13,26 @@ import math
 import os
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from benchmark import records
 from benchmark.batches import BatchSampler
+from benchmark.callbacks import Callback, CallbackList
 from benchmark.clocks import read_clocks, to_epochs
 from benchmark.config import ConfigError
 from benchmark.datasets import check_n_train, derived_seed, draw_sets
 from benchmark.environment import describe_environment
 from benchmark.metrics import SampleMetrics
+from benchmark.records import Record, read_record
 from benchmark.rundir import (
     CHECKPOINT_FILE,
-    RECORD_FILE,
     MetricsLog,
     is_finished,
     load_checkpoint,
     load_metrics,
     prepare,
-    read_record,
     run_dir,
     save_checkpoint,
 )
@@ -57,11 +57,18 @@ def build_task(spec: RunSpec) -> Any:
 def check_spec(spec: RunSpec) -> None:
     """Every check `run` makes before training, without building the adapter: for validating a sweep up front."""
     import adapters
+    from adapters.base import DataSpec
+    from benchmark.config import build_config
 
     task = build_task(spec)
     check_n_train(task, spec.n_train)
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
+    config = build_config(adapter_class.config_class, spec.adapter.config)
+    try:
+        adapter_class.check_data(config, DataSpec(tuple(task.shape), task.num_symbols))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
@@ -86,10 +93,16 @@ def run(
     quiet: bool = False,
     keep_checkpoints: bool = False,
     progress_position: int = 0,
-) -> dict:
-    """Run (or resume, or skip if finished) one spec under output/<spec.run_id>/; return the record dict."""
+    callbacks: Sequence[Callback] = (),
+) -> Record:
+    """Run (or resume, or skip if finished) one spec under output/<spec.run_id>/; return its record.
+
+    `callbacks` are called at the start, after every eval and at the end (benchmark.callbacks); they
+    see the run but cannot change it.
+    """
     import torch
 
+    hooks = CallbackList(callbacks)
     directory = run_dir(output, spec)
     if is_finished(output, spec):
         return read_record(directory)
@@ -119,6 +132,7 @@ def run(
         elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
 
     session_start = time.perf_counter()
+    hooks.call("on_run_start", spec, directory, step)
 
     def clock() -> float:
         """Wall time of the run so far, across resumes."""
@@ -167,6 +181,7 @@ def run(
                 both_fired = not clocks["tau_rule"].censored and not clocks["tau_mem"].censored
                 done = step >= protocol.max_steps or (protocol.early_stop and both_fired)
                 progress.set_postfix(step=step, valid=f"{row['valid']:.3f}", mem=f"{row['mem']:.3f}", refresh=False)
+                hooks.call("on_eval", spec, row, clocks)
                 checkpoint(keep_step=step if keep_checkpoints else None)
                 eval_time += time.perf_counter() - eval_start
                 last_checkpoint = clock()
@@ -182,31 +197,33 @@ def run(
 
     # 4. The record: clocks read from the full curve, written once, atomically.
     clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
-    record = {
-        "schema_version": records.RECORD_SCHEMA_VERSION,
-        "protocol_version": PROTOCOL_VERSION,
-        "run_id": spec.run_id,
-        "spec": spec.to_dict(),
-        "task": task.describe(),
-        "adapter": adapter.describe(),
-        "num_parameters": int(adapter.num_parameters()),
-        "n_train": spec.n_train,
-        "batch_size": batch_size,
-        "max_steps": protocol.max_steps,
-        "steps_trained": step,
-        "stopped_early": step < protocol.max_steps,
-        "clocks": {name: records.to_dict(clocks[name]) for name in ("tau_rule", "tau_mem", "tau_mem_strong")},
-        "window": records.to_dict(clocks["window"]),
-        "final_metrics": rows[-1],
-        "environment": describe_environment(adapter.device),
-        "wall_time_s": clock(),
-        "eval_time_s": eval_time,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    records.write_json_atomic(directory / RECORD_FILE, record)
+    record = Record(
+        schema_version=records.RECORD_SCHEMA_VERSION,
+        protocol_version=PROTOCOL_VERSION,
+        run_id=spec.run_id,
+        spec=spec.to_dict(),
+        task=task.describe(),
+        adapter=adapter.describe(),
+        num_parameters=int(adapter.num_parameters()),
+        n_train=spec.n_train,
+        batch_size=batch_size,
+        max_steps=protocol.max_steps,
+        steps_trained=step,
+        stopped_early=step < protocol.max_steps,
+        clocks={name: clocks[name] for name in ("tau_rule", "tau_mem", "tau_mem_strong")},
+        window=clocks["window"],
+        final_metrics=rows[-1],
+        environment=describe_environment(adapter.device),
+        wall_time_s=clock(),
+        eval_time_s=eval_time,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    records.write_record(directory, record)
     if not keep_checkpoints:
         (directory / CHECKPOINT_FILE).unlink(missing_ok=True)  # the record is the truth; the state is no longer needed
-    return read_record(directory)  # exactly what a later skip returns (JSON types: lists, not tuples)
+    record = read_record(directory)  # exactly what a later skip returns (JSON types: lists, not tuples)
+    hooks.call("on_run_end", spec, record)
+    return record
 
 
 def _draw_samples(adapter: Any, count: int, sampling_seed: int, task: Any) -> np.ndarray:

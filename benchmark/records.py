@@ -1,19 +1,29 @@
-"""The record of a finished run (`record.json`): the unit of truth the leaderboard is rendered from.
+"""The record of a finished run (`record.json`): one typed `Record`, one writer, one reader.
 
 A record is written once, atomically, by the protocol; everything downstream (aggregation,
-leaderboard, plots) reads records from disk and never touches live state.
+leaderboard, plots, basins, the backends' skip of finished runs) reads it through `read_record` /
+`load_records`, which check its shape and name the file when it is damaged: a record that is not
+valid JSON of the right shape is a `RecordError`, never a traceback and never a silently wrong row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 RECORD_SCHEMA_VERSION = 1
+READABLE_SCHEMA_VERSIONS = (1,)
+RECORD_FILE = "record.json"
+
+
+class RecordError(ValueError):
+    """A record (or a folder of them) is missing or malformed; the message names the file and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class Clock:
 
     step: float
     censored: bool
-    epoch: float  # step × batch_size / N: the axis on which τ_mem is expected to be flat
+    epoch: float | None  # step × batch_size / N: the axis on which τ_mem is expected to be flat
     metric: str  # the curve it was read from, e.g. "valid_norm" or "mem_excess"
     threshold: float
 
@@ -47,9 +57,80 @@ class Window:
     upper: float | None  # upper bound on steps (None: unbounded)
 
 
+@dataclass(frozen=True)
+class Record:
+    """Everything one finished run says: its spec, what was trained, the clocks, the window, and the machine."""
+
+    schema_version: int
+    protocol_version: str
+    run_id: str
+    spec: Mapping[str, Any]  # the resolved spec as JSON (kept raw: old records must stay readable as written)
+    task: Mapping[str, Any]  # task.describe()
+    adapter: Mapping[str, Any]  # adapter.describe()
+    num_parameters: int
+    n_train: int
+    batch_size: int
+    max_steps: int
+    steps_trained: int
+    stopped_early: bool
+    clocks: Mapping[str, Clock]
+    window: Window
+    final_metrics: Mapping[str, Any]
+    environment: Mapping[str, Any]
+    wall_time_s: float
+    eval_time_s: float
+    created: str
+    extra: Mapping[str, Any] = field(default_factory=dict)  # any further top-level keys, kept for a faithful round trip
+
+    # --- what readers ask of a record -----------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return int(self.spec["seed"])
+
+    @property
+    def adapter_name(self) -> str:
+        return str(self.spec["adapter"]["name"])
+
+    @property
+    def adapter_config(self) -> dict[str, Any]:
+        return dict(self.spec["adapter"].get("config", {}))
+
+    @property
+    def task_name(self) -> str:
+        return str(self.spec["task"]["name"])
+
+    @property
+    def task_config(self) -> dict[str, Any]:
+        return dict(self.spec["task"].get("config", {}))
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        return dict(self.spec.get("protocol", {}))
+
+    @property
+    def complexity(self) -> float:
+        value = self.task.get("complexity")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of `record.json`."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        data["clocks"] = {name: asdict(clock) for name, clock in self.clocks.items()}
+        data["window"] = asdict(self.window)
+        return {**self.extra, **_plain(data)}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "record") -> Record:
+        """Check the shape of a record's JSON and build it; every problem is a `RecordError` naming `source`."""
+        return _parse_record(data, source)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
 def write_json_atomic(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
-    """Write JSON (indented, sorted keys) atomically: readers never see half a file."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    """Write JSON (indented, sorted keys, no NaN) atomically: readers never see half a file."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -67,5 +148,192 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
+def write_record(directory: str | os.PathLike[str], record: Record) -> None:
+    """`<directory>/record.json`, written once, atomically."""
+    write_json_atomic(Path(directory) / RECORD_FILE, record.to_dict())
+
+
 def to_dict(item: Clock | Window) -> dict[str, Any]:
     return asdict(item)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_record(path: str | os.PathLike[str]) -> Record:
+    """The record in a run folder (or at a `record.json` path); a missing or malformed one is a `RecordError`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_FILE
+    try:
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text)
+    except FileNotFoundError:
+        raise RecordError(f"{path}: no such record") from None
+    except OSError as error:
+        raise RecordError(f"{path}: cannot read record ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: unreadable record (not UTF-8 text)") from None
+    except json.JSONDecodeError as error:
+        raise RecordError(f"{path}: unreadable record (not JSON: {error.msg} at line {error.lineno})") from None
+    return Record.from_dict(data, str(path))
+
+
+def find_record_files(roots: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Every record.json under the given folders (a folder that is itself a run counts), sorted."""
+    files: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if not root.exists():
+            raise RecordError(f"{root}: no such folder")
+        if root.is_file():
+            if root.name != RECORD_FILE:
+                raise RecordError(f"{root}: expected a runs folder or a {RECORD_FILE}")
+            files.append(root)
+            continue
+        files.extend(sorted(root.rglob(RECORD_FILE)))
+    return files
+
+
+def load_records(roots: Iterable[str | os.PathLike[str]]) -> list[Record]:
+    """Records under `roots`, one per run id, in file order; a malformed record is an error naming its file."""
+    roots = list(roots)
+    records: dict[str, Record] = {}
+    for path in find_record_files(roots):
+        record = read_record(path)
+        records.setdefault(record.run_id, record)
+    if not records:
+        raise RecordError(f"no {RECORD_FILE} under {', '.join(map(str, roots))} (finished runs write one)")
+    return list(records.values())
+
+
+# --- shape checks ------------------------------------------------------------------------------
+
+_TOP_LEVEL = {
+    "schema_version": int,
+    "protocol_version": str,
+    "run_id": str,
+    "spec": dict,
+    "task": dict,
+    "adapter": dict,
+    "num_parameters": int,
+    "n_train": int,
+    "batch_size": int,
+    "max_steps": int,
+    "steps_trained": int,
+    "stopped_early": bool,
+    "clocks": dict,
+    "window": dict,
+    "final_metrics": dict,
+    "environment": dict,
+    "wall_time_s": float,
+    "eval_time_s": float,
+    "created": str,
+}
+_CLOCKS = ("tau_rule", "tau_mem")
+WINDOW_STATUSES = ("open", "vanished", "censored")
+
+
+def _parse_record(data: Any, source: str) -> Record:
+    if not isinstance(data, dict):
+        raise RecordError(f"{source}: a record must be a JSON object, got {_kind(data)}")
+    version = data.get("schema_version")
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise RecordError(f"{source}: record schema_version {version!r}, expected one of {', '.join(map(str, READABLE_SCHEMA_VERSIONS))}")
+    missing = [key for key in _TOP_LEVEL if key not in data]
+    if missing:
+        raise RecordError(f"{source}: record lacks {', '.join(missing)}")
+    for key, expected in _TOP_LEVEL.items():
+        _check_type(data[key], expected, source, key)
+    spec = data["spec"]
+    for part in ("task", "adapter"):
+        component = spec.get(part)
+        if not isinstance(component, dict) or not isinstance(component.get("name"), str):
+            raise RecordError(f"{source}: spec.{part} must be an object with a name, got {_kind(component)}")
+        if not isinstance(component.get("config", {}), dict):
+            raise RecordError(f"{source}: spec.{part}.config must be an object, got {_kind(component.get('config'))}")
+    _check_type(spec.get("seed"), int, source, "spec.seed")
+    _check_type(spec.get("n_train"), int, source, "spec.n_train")
+    _check_type(spec.get("protocol", {}), dict, source, "spec.protocol")
+    clocks = {}
+    for name, clock in data["clocks"].items():
+        clocks[name] = _parse_clock(clock, source, f"clocks.{name}")
+    absent = [name for name in _CLOCKS if name not in clocks]
+    if absent:
+        raise RecordError(f"{source}: record lacks clocks.{', clocks.'.join(absent)}")
+    window = _parse_window(data["window"], source)
+    values = {key: data[key] for key in _TOP_LEVEL}
+    values.update(clocks=clocks, window=window)
+    for key in ("wall_time_s", "eval_time_s"):
+        values[key] = float(values[key])
+    extra = {key: value for key, value in data.items() if key not in _TOP_LEVEL}
+    return Record(**values, extra=extra)
+
+
+def _parse_clock(data: Any, source: str, where: str) -> Clock:
+    if not isinstance(data, dict):
+        raise RecordError(f"{source}: {where} must be an object, got {_kind(data)}")
+    for key, expected in (("step", float), ("censored", bool), ("metric", str), ("threshold", float)):
+        if key not in data:
+            raise RecordError(f"{source}: {where} lacks {key}")
+        _check_type(data[key], expected, source, f"{where}.{key}")
+    epoch = data.get("epoch")
+    if epoch is not None:
+        _check_type(epoch, float, source, f"{where}.epoch")
+    return Clock(step=float(data["step"]), censored=data["censored"], epoch=None if epoch is None else float(epoch), metric=data["metric"], threshold=float(data["threshold"]))
+
+
+def _parse_window(data: Any, source: str) -> Window:
+    if not isinstance(data, dict):
+        raise RecordError(f"{source}: window must be an object, got {_kind(data)}")
+    status = data.get("status")
+    if status not in WINDOW_STATUSES:
+        raise RecordError(f"{source}: window.status must be one of {', '.join(WINDOW_STATUSES)}, got {status!r}")
+    values: dict[str, float | None] = {}
+    for key in ("steps", "log_window", "lower", "upper"):
+        value = data.get(key)
+        if value is not None:
+            _check_type(value, float, source, f"window.{key}")
+            value = float(value)
+        values[key] = value
+    return Window(status=status, **values)
+
+
+def _check_type(value: Any, expected: type, source: str, where: str) -> None:
+    """ints are ints (not bools); floats accept ints and must be finite; bools are bools."""
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        wanted = "a finite number"
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        wanted = "an integer"
+    elif expected is bool:
+        ok = isinstance(value, bool)
+        wanted = "true or false"
+    elif expected is str:
+        ok = isinstance(value, str)
+        wanted = "a string"
+    else:
+        ok = isinstance(value, expected)
+        wanted = "an object" if expected is dict else expected.__name__
+    if not ok:
+        raise RecordError(f"{source}: {where} must be {wanted}, got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return repr(value[:40])
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, mappings to dicts: what JSON round-trips to, so a written record equals a read one."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

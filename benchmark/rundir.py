@@ -19,14 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from benchmark.records import write_json_atomic, write_text_atomic
+from benchmark.records import RECORD_FILE, RecordError, write_json_atomic, write_text_atomic
 from benchmark.spec import RunSpec, canonical_json
 
 SPEC_FILE = "spec.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINTS_DIR = "checkpoints"
-RECORD_FILE = "record.json"
 
 
 def run_dir(output: str | os.PathLike[str], spec: RunSpec) -> Path:
@@ -37,11 +36,6 @@ def run_dir(output: str | os.PathLike[str], spec: RunSpec) -> Path:
 def is_finished(output: str | os.PathLike[str], spec: RunSpec) -> bool:
     """True when the run's record has been written (a finished run is never retrained)."""
     return (run_dir(output, spec) / RECORD_FILE).is_file()
-
-
-def read_record(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    with open(Path(directory) / RECORD_FILE) as handle:
-        return json.load(handle)
 
 
 def prepare(directory: Path, spec: RunSpec) -> None:
@@ -58,17 +52,36 @@ def prepare(directory: Path, spec: RunSpec) -> None:
 
 
 def load_metrics(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete eval row of `metrics.jsonl` (a torn last line from a crash is skipped); [] if absent."""
+    """Every complete eval row of `metrics.jsonl`; [] if absent. The one reader of that file.
+
+    A torn last line (a crash mid-write, no newline yet) is skipped: the run resumes from its checkpoint
+    and rewrites it. Any other damage (a complete line that is not a JSON object with an integer `step`,
+    steps out of order, bytes that are not UTF-8) is a `RecordError` naming the file and line.
+    """
     path = Path(directory) / METRICS_FILE
-    if not path.is_file():
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
         return []
-    rows = []
-    with open(path) as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                break  # torn write: the line was never completed
-            if line.strip():
-                rows.append(json.loads(line))
+    except OSError as error:
+        raise RecordError(f"{path}: cannot read metrics ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: unreadable metrics (not UTF-8 text)") from None
+    lines = text.split("\n")[:-1]  # the piece after the last newline is empty, or a torn write
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise RecordError(f"{path}: line {number} is not JSON ({error.msg})") from None
+        step = row.get("step") if isinstance(row, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise RecordError(f"{path}: line {number} must be an eval row (a JSON object with a non-negative integer step)")
+        if rows and step <= rows[-1]["step"]:
+            raise RecordError(f"{path}: line {number} has step {step}, not after the previous row's {rows[-1]['step']}")
+        rows.append(row)
     return rows
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.records import RECORD_SCHEMA_VERSION, write_json_atomic
+from benchmark.records import RECORD_SCHEMA_VERSION, Record, write_json_atomic
 from benchmark.spec import resolve_spec
 
 
@@ -22,7 +22,7 @@ def make_record(
     max_steps: int = 2000,
     batch_size: int = 64,
     num_parameters: int = 1234,
-) -> dict[str, Any]:
+) -> Record:
     """A record whose clocks fired at `tau_rule` / `tau_mem` (None: censored at max_steps)."""
     knobs = {"batch_size": batch_size, **(adapter_knobs or {})}
     spec = resolve_spec("parity", {"G": G}, adapter, knobs, n_train, seed, {"max_steps": max_steps})
@@ -39,7 +39,7 @@ def make_record(
         window = {"status": "vanished", "steps": None if tau_rule is None else tau_mem - tau_rule, "log_window": None, "lower": None, "upper": None}
     else:
         window = {"status": "open", "steps": tau_mem - tau_rule, "log_window": 0.0, "lower": None, "upper": None}
-    return {
+    return Record.from_dict({
         "schema_version": RECORD_SCHEMA_VERSION,
         "protocol_version": spec.protocol.version,
         "run_id": spec.run_id,
@@ -59,15 +59,15 @@ def make_record(
         "wall_time_s": 1.0,
         "eval_time_s": 0.1,
         "created": "2026-01-01T00:00:00Z",
-    }
+    }, "synthetic record")
 
 
-def write_records(root: Path, records: list[dict[str, Any]], *, with_metrics: bool = False) -> Path:
+def write_records(root: Path, records: list[Record], *, with_metrics: bool = False) -> Path:
     """Lay records out as the protocol would: `<root>/<run_id>/record.json` (and a small metrics.jsonl)."""
     for record in records:
-        run_dir = root / record["run_id"]
+        run_dir = root / record.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(run_dir / "record.json", record)
+        write_json_atomic(run_dir / "record.json", record.to_dict())
         if with_metrics:
             steps = [0, 1, 3, 10, 30, 100, 300, 1000, 2000]
             rows = [{"step": s, "valid": min(1.0, s / 100), "mem": min(1.0, s / 1000), "novel_valid": max(0.0, min(1.0, s / 100) - min(1.0, s / 1000))} for s in steps]

@@ -26,7 +26,7 @@ TINY = {
     "dit": dict(depth=1, width=64, heads=2, patch_size=6, lr=5e-3, batch_size=32, sampling_steps=10),
     "gpt": dict(depth=2, width=32, heads=2, lr=3e-3, batch_size=16),
 }
-MEMORISE_STEPS = {"dit": 400, "gpt": 250}
+MEMORISE_STEPS = {"dit": 400, "gpt": 500}  # gpt: at 250 steps one lr-3e-3 loss spike left seed 0 at 1 % copies on an AVX-512 CPU
 
 
 def training_set(task_name: str = "parity", n: int = 4, seed: int = 0, **knobs) -> tuple[torch.Tensor, set]:

@@ -16,6 +16,8 @@ TIMING_KEYS = ("wall_time_s", "eval_time_s", "created")
 
 def _science(record: Any) -> Any:
     """A record without its timings: what must not depend on where a run executed."""
+    if hasattr(record, "to_dict"):
+        return _science(record.to_dict())
     if isinstance(record, dict):
         return {key: _science(value) for key, value in record.items() if key not in TIMING_KEYS}
     if isinstance(record, list):

@@ -98,7 +98,7 @@ def memorized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"max_steps": 400, "eval_points": 3, "eval_samples": 128, "early_stop": False},
     )
     record = run(spec, output, device="cpu", quiet=True, keep_checkpoints=True)
-    assert record["final_metrics"]["mem"] >= 0.8  # the regime the test is about: it does replay its training set
+    assert record.final_metrics["mem"] >= 0.8  # the regime the test is about: it does replay its training set
     return output / spec.run_id
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import leaderboard
-from benchmark.aggregate import RecordError, load_records
+from benchmark.records import RecordError, load_records
 from synthetic_records import make_record, write_records
 
 
@@ -85,7 +85,7 @@ def test_json_has_schema_version_and_is_stable(tmp_path: Path) -> None:
     text = leaderboard.to_json(board)
     data = json.loads(text)
     assert data["schema_version"] == leaderboard.LEADERBOARD_SCHEMA_VERSION
-    assert data["records"] == sorted(r["run_id"] for r in records)
+    assert data["records"] == sorted(r.run_id for r in records)
     assert data["rows"][0]["tau_mem"]["median"] == 1000.5
     assert text == leaderboard.to_json(leaderboard.build(list(reversed(records))))  # order-independent
     markdown = leaderboard.write(board, tmp_path / "lb" / "README.md", tmp_path / "lb" / "board.json")
@@ -96,14 +96,14 @@ def test_json_has_schema_version_and_is_stable(tmp_path: Path) -> None:
 def test_load_records_reads_run_folders_and_names_bad_files(tmp_path: Path) -> None:
     records = [make_record(100, 1000, seed=s) for s in range(2)]
     write_records(tmp_path / "runs", records)
-    assert sorted(r["run_id"] for r in load_records([tmp_path / "runs"])) == sorted(r["run_id"] for r in records)
+    assert sorted(r.run_id for r in load_records([tmp_path / "runs"])) == sorted(r.run_id for r in records)
     with pytest.raises(RecordError, match="nothing: no such folder"):
         load_records([tmp_path / "nothing"])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(RecordError, match="no record.json under"):
         load_records([empty])
-    bad = tmp_path / "runs" / records[0]["run_id"] / "record.json"
+    bad = tmp_path / "runs" / records[0].run_id / "record.json"
     bad.write_text("{not json")
     with pytest.raises(RecordError, match="record.json: unreadable record"):
         load_records([tmp_path / "runs"])

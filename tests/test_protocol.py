@@ -1,7 +1,7 @@
 """The protocol end to end on `parity`, in seconds: baselines with known clocks, the record, resume, skip, errors.
 
 To add a real model (the lead's tiny GPT/DiT run), call `run_quick("gpt", {...}, G=2, n_train=..., max_steps=...)`
-and assert on `record["clocks"]["tau_rule"]`, as the baseline tests below do.
+and assert on `record.clocks["tau_rule"]`, as the baseline tests below do.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import benchmark.protocol as protocol
 from adapters.base import Adapter, AdapterConfig
 from benchmark.config import ConfigError
 from benchmark.protocol import is_finished, load_metrics, run, run_dir
-from benchmark.records import RECORD_SCHEMA_VERSION
+from benchmark.records import RECORD_SCHEMA_VERSION, to_dict
 from benchmark.schedule import eval_steps
 from benchmark.spec import PROTOCOL_VERSION, RunSpec, resolve_spec
 
@@ -47,6 +47,8 @@ def run_quick(adapter: str, adapter_knobs: dict | None = None, *, output: Path, 
 
 def without_timings(data: Any) -> Any:
     """A record or row with the wall-clock fields removed (they differ between otherwise identical runs)."""
+    if hasattr(data, "to_dict"):
+        return without_timings(data.to_dict())
     if isinstance(data, dict):
         return {k: without_timings(v) for k, v in data.items() if k not in TIMING_KEYS}
     if isinstance(data, list):
@@ -57,54 +59,54 @@ def without_timings(data: Any) -> Any:
 def test_memorizer_fires_tau_mem_at_the_first_eval_after_step_zero(tmp_path):
     record = run_quick("memorizer", {"batch_size": 16}, output=tmp_path, max_steps=500)
     first_eval = int(eval_steps(500, 30, "log")[1])
-    tau_mem = record["clocks"]["tau_mem"]
+    tau_mem = to_dict(record.clocks["tau_mem"])
     assert tau_mem == {"step": first_eval, "censored": False, "epoch": first_eval * 16 / 64, "metric": "mem_excess", "threshold": 0.1}
-    assert record["clocks"]["tau_mem_strong"]["step"] == first_eval
-    assert record["final_metrics"]["valid"] == 1.0 and record["final_metrics"]["mem"] == 1.0
-    assert record["final_metrics"]["control"] == 0.0  # the control set is disjoint from what it replays
+    assert record.clocks["tau_mem_strong"].step == first_eval
+    assert record.final_metrics["valid"] == 1.0 and record.final_metrics["mem"] == 1.0
+    assert record.final_metrics["control"] == 0.0  # the control set is disjoint from what it replays
     # It replays valid training samples, so the rule clock fires with it: no innovation window.
-    assert record["clocks"]["tau_rule"]["step"] == first_eval and record["window"]["status"] == "vanished"
+    assert record.clocks["tau_rule"].step == first_eval and record.window.status == "vanished"
     rows = load_metrics(run_dir(tmp_path, quick_spec("memorizer", {"batch_size": 16}, max_steps=500)))
     assert [row["step"] for row in rows] == eval_steps(500, 30, "log")[:3].tolist()  # early stop after the hold
-    assert record["stopped_early"] and record["steps_trained"] == rows[-1]["step"]
+    assert record.stopped_early and record.steps_trained == rows[-1]["step"]
 
 
 def test_oracle_fires_tau_rule_at_step_zero_and_mem_stays_at_the_control_level(tmp_path):
     # 3×4 grids with G = 2: 64 valid grids, N = 16, so a perfect rule sampler hits the training set 1/4 of the time.
     record = run_quick("oracle", output=tmp_path, G=2, height=3, width=4, n_train=16, max_steps=40, eval_samples=4096)
-    assert record["clocks"]["tau_rule"]["step"] == 0.0 and not record["clocks"]["tau_rule"]["censored"]
+    assert record.clocks["tau_rule"].step == 0.0 and not record.clocks["tau_rule"].censored
     rows = load_metrics(run_dir(tmp_path, quick_spec("oracle", G=2, height=3, width=4, n_train=16, max_steps=40, eval_samples=4096)))
     mem = np.array([row["mem"] for row in rows])
     control = np.array([row["control"] for row in rows])
     assert np.all(np.abs(mem - 0.25) < 0.04) and np.all(np.abs(control - 0.25) < 0.04)  # raw mem is far above θ_mem …
     assert np.all(np.abs(mem - control) < 0.05)  # … but not above the chance level the control set measures
-    assert record["clocks"]["tau_mem"]["censored"] and record["window"]["status"] == "censored"
-    assert record["window"]["lower"] == 40.0  # the window is at least max_steps − τ_rule
-    assert not record["stopped_early"] and record["steps_trained"] == 40
+    assert record.clocks["tau_mem"].censored and record.window.status == "censored"
+    assert record.window.lower == 40.0  # the window is at least max_steps − τ_rule
+    assert not record.stopped_early and record.steps_trained == 40
 
 
 def test_uniform_fires_neither_clock(tmp_path):
     record = run_quick("uniform", output=tmp_path, max_steps=50)
     for name in ("tau_rule", "tau_mem", "tau_mem_strong"):
-        assert record["clocks"][name]["censored"] and record["clocks"][name]["step"] == 50.0
-    assert record["window"] == {"status": "censored", "steps": None, "log_window": None, "lower": None, "upper": None}
-    assert record["final_metrics"]["valid"] < 0.01
+        assert record.clocks[name].censored and record.clocks[name].step == 50.0
+    assert to_dict(record.window) == {"status": "censored", "steps": None, "log_window": None, "lower": None, "upper": None}
+    assert record.final_metrics["valid"] < 0.01
 
 
 def test_record_and_run_directory_layout(tmp_path):
     spec = quick_spec("memorizer", max_steps=30, eval_points=5, eval_schedule="linear", early_stop=False)
     record = run(spec, tmp_path, device="cpu", quiet=True, keep_checkpoints=True)
     directory = run_dir(tmp_path, spec)
-    assert set(record) == RECORD_KEYS
-    assert record["schema_version"] == RECORD_SCHEMA_VERSION and record["protocol_version"] == PROTOCOL_VERSION
-    assert record["run_id"] == spec.run_id == directory.name and record["spec"] == json.loads(json.dumps(spec.to_dict()))
-    assert set(record["environment"]) == {"python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform"}
-    assert record["environment"]["device"] == "cpu" and record["task"]["name"] == "parity"
-    assert set(record["clocks"]) == {"tau_rule", "tau_mem", "tau_mem_strong"}
-    assert (record["n_train"], record["batch_size"], record["max_steps"], record["steps_trained"]) == (64, 64, 30, 30)
-    assert json.loads((directory / "record.json").read_text()) == record
+    assert set(record.to_dict()) == RECORD_KEYS
+    assert record.schema_version == RECORD_SCHEMA_VERSION and record.protocol_version == PROTOCOL_VERSION
+    assert record.run_id == spec.run_id == directory.name and record.spec == json.loads(json.dumps(spec.to_dict()))
+    assert set(record.environment) == {"python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform"}
+    assert record.environment["device"] == "cpu" and record.task["name"] == "parity"
+    assert set(record.clocks) == {"tau_rule", "tau_mem", "tau_mem_strong"}
+    assert (record.n_train, record.batch_size, record.max_steps, record.steps_trained) == (64, 64, 30, 30)
+    assert json.loads((directory / "record.json").read_text()) == record.to_dict()
     rows = load_metrics(directory)
-    assert [row["step"] for row in rows] == [0, 6, 12, 18, 24, 30] and record["final_metrics"] == rows[-1]
+    assert [row["step"] for row in rows] == [0, 6, 12, 18, 24, 30] and record.final_metrics == rows[-1]
     assert all(set(row) == ROW_KEYS for row in rows)
     assert rows[0]["loss"] is None and all(row["loss"] == 0.0 for row in rows[1:])
     assert all(row["mem_excess"] == row["mem"] - row["control"] for row in rows)

@@ -17,10 +17,10 @@ TINY = {
 def test_a_tiny_real_model_yields_a_finite_rule_clock(name, tmp_path):
     spec = resolve_spec("parity", {"G": 2}, name, TINY[name], 64, 0, {"max_steps": 300, "eval_points": 8, "eval_samples": 256})
     record = run(spec, tmp_path, device="cpu", quiet=True)
-    tau_rule = record["clocks"]["tau_rule"]
-    assert not tau_rule["censored"] and 0 < tau_rule["step"] < 300
+    tau_rule = record.clocks["tau_rule"]
+    assert not tau_rule.censored and 0 < tau_rule.step < 300
     rows = load_metrics(run_dir(tmp_path, spec))
     assert rows[0]["valid"] < 0.5 <= 0.9 <= rows[-1]["valid_norm"]  # learned during training, not at step 0
     # N = 64 is not memorized within 300 steps: the window is open (or its end is censored), not vanished.
-    assert record["window"]["status"] in ("open", "censored")
-    assert record["num_parameters"] > 10_000 and record["adapter"]["name"] == name
+    assert record.window.status in ("open", "censored")
+    assert record.num_parameters > 10_000 and record.adapter["name"] == name

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import cli, leaderboard, sweep
-from benchmark.aggregate import load_records
+from benchmark.records import load_records
 
 CONFIGS = Path(__file__).resolve().parent.parent / "leaderboard" / "configs"
 
@@ -81,7 +81,7 @@ def test_smoke_study_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     specs = sweep.expand(sweep.load_sweep(CONFIGS / "smoke.yaml"), smoke=True)
     records = load_records([runs])
-    assert sorted(record["run_id"] for record in records) == sorted(spec.run_id for spec in specs)
+    assert sorted(record.run_id for record in records) == sorted(spec.run_id for spec in specs)
     board = leaderboard.build(records)
     rows = {(row["adapter"], row["task_config"]["G"], row["n_train"]) for row in board["rows"]}
     expected = {(spec.adapter.name, spec.task.config["G"], spec.n_train) for spec in specs}

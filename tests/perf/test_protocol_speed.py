@@ -5,7 +5,7 @@ pytest-benchmark's extra_info). The eval share is measured with stand-in adapter
 sampling costs are sleeps in the ratio of the real models measured in shared/SCIENCE.md, scaled to a 2 ms
 step: the protocol's own costs (metrics, logs, checkpoints, batching) come on top and are what this
 measures. To measure a real adapter, run it at the default schedule and read
-`record["eval_time_s"] / record["wall_time_s"]`.
+`record.eval_time_s / record.wall_time_s`.
 """
 
 from __future__ import annotations
@@ -126,14 +126,14 @@ def test_eval_share_of_wall_time_at_the_default_schedule(benchmark, tmp_path, pr
     sample_s = 0.0 if samples_per_s is None else SCALED_STEP_S * steps_per_s / samples_per_s  # keep the real ratio
     spec = resolve_spec("parity", {"G": 2}, f"{__name__}:StandIn", {"sample_s": sample_s}, 2000, 0, {})
     record = benchmark.pedantic(run, args=(spec, tmp_path), kwargs={"device": "cpu", "quiet": True}, rounds=1, iterations=1)
-    adapter = record["adapter"]
-    share = record["eval_time_s"] / record["wall_time_s"]
-    adapter_share = adapter["sampling_s"] / record["wall_time_s"]
-    protocol_share = 1.0 - (adapter["sampling_s"] + adapter["training_s"]) / record["wall_time_s"]
+    adapter = record.adapter
+    share = record.eval_time_s / record.wall_time_s
+    adapter_share = adapter["sampling_s"] / record.wall_time_s
+    protocol_share = 1.0 - (adapter["sampling_s"] + adapter["training_s"]) / record.wall_time_s
     benchmark.extra_info.update(eval_share=share, adapter_sampling_share=adapter_share, protocol_share=protocol_share)
     print(
-        f"\n{profile}: eval share {share:.1%} of {record['wall_time_s']:.1f} s "
+        f"\n{profile}: eval share {share:.1%} of {record.wall_time_s:.1f} s "
         f"(adapter sampling {adapter_share:.1%}; protocol's own work, evals and steps, {protocol_share:.1%})"
     )
-    assert record["steps_trained"] == 2000
+    assert record.steps_trained == 2000
     assert protocol_share < 0.10  # the runner itself must stay cheap next to even a 2 ms step
