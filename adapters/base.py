@@ -37,7 +37,7 @@ class DataSpec:
 class AdapterConfig(BaseConfig):
     """Base of adapter configs: every adapter has a batch size (the protocol draws batches of it)."""
 
-    batch_size: int = field(default=64, metadata={"help": "training batch size"})
+    batch_size: int = field(default=64, metadata={"help": "training batch size", "max": 2**20})
 
     def validate(self) -> None:
         super().validate()

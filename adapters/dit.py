@@ -36,11 +36,11 @@ PRECISIONS = ("fp32", "bf16")
 class DiTConfig(NetworkConfig):
     """Knobs of the EDM-trained DiT; width must be a multiple of 4 and of heads."""
 
-    depth: int = field(default=4, metadata={"help": "transformer blocks"})
-    width: int = field(default=128, metadata={"help": "hidden size (multiple of 4 and of heads)"})
-    heads: int = field(default=4, metadata={"help": "attention heads"})
+    depth: int = field(default=4, metadata={"help": "transformer blocks", "max": 256})
+    width: int = field(default=128, metadata={"help": "hidden size (multiple of 4 and of heads)", "max": 16384})
+    heads: int = field(default=4, metadata={"help": "attention heads", "max": 1024})
     patch_size: int = field(default=2, metadata={"help": "patch side; must divide the grid side (6x6, patch 2: 9 tokens)"})
-    sampling_steps: int = field(default=18, metadata={"help": "network evaluations per sample"})
+    sampling_steps: int = field(default=18, metadata={"help": "network evaluations per sample", "max": 10000})
     sampler: str = field(default="euler", metadata={"help": "euler (EDMEulerScheduler) or dpmsolver (EDMDPMSolverMultistepScheduler)"})
     sigma_min: float = field(default=0.002, metadata={"help": "smallest σ of the sampling schedule"})
     sigma_max: float = field(default=80.0, metadata={"help": "largest σ of the sampling schedule"})

@@ -29,9 +29,9 @@ ATTENTIONS = ("sdpa", "eager")
 class GPTConfig(NetworkConfig):
     """Knobs of the GPT-2 model; width must be a multiple of heads."""
 
-    depth: int = field(default=4, metadata={"help": "transformer blocks"})
-    width: int = field(default=128, metadata={"help": "hidden size (multiple of heads)"})
-    heads: int = field(default=4, metadata={"help": "attention heads"})
+    depth: int = field(default=4, metadata={"help": "transformer blocks", "max": 256})
+    width: int = field(default=128, metadata={"help": "hidden size (multiple of heads)", "max": 16384})
+    heads: int = field(default=4, metadata={"help": "attention heads", "max": 1024})
     attention: str = field(default="sdpa", metadata={"help": "attention implementation: sdpa or eager"})
 
     def validate(self) -> None:

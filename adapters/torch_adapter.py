@@ -29,7 +29,7 @@ class NetworkConfig(AdapterConfig):
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW decoupled weight decay (0: plain Adam)"})
     ema: bool = field(default=False, metadata={"help": "sample from an exponential moving average of the weights"})
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay per optimiser step (used when ema=true)"})
-    sample_batch_size: int = field(default=1024, metadata={"help": "samples drawn per forward pass when sampling"})
+    sample_batch_size: int = field(default=1024, metadata={"help": "samples drawn per forward pass when sampling", "max": 2**20})
 
     def validate(self) -> None:
         super().validate()

@@ -7,6 +7,7 @@ import numpy as np
 from benchmark.config import ConfigError, require
 
 LAYOUTS = ("contiguous", "random")
+MAX_SIDE = 256  # grid height and width: 65,536 cells at most, far above any rule study; refuses a 10**10 typo before any allocation
 
 
 def partition(cells: int, group_size: int, layout: str, layout_seed: int) -> np.ndarray:
@@ -30,9 +31,9 @@ def require_group_size(config: object, field: str, group_size: int, cells: int, 
 
 
 def require_grid(config: object, height: int, width: int) -> None:
-    """Height and width are positive integers."""
-    require(height >= 1, config, "height", "a positive integer", height)
-    require(width >= 1, config, "width", "a positive integer", width)
+    """Height and width are integers in 1..MAX_SIDE (checked before anything is sized by them)."""
+    require(1 <= height <= MAX_SIDE, config, "height", f"an integer in 1..{MAX_SIDE}", height)
+    require(1 <= width <= MAX_SIDE, config, "width", f"an integer in 1..{MAX_SIDE}", width)
 
 
 def require_layout(config: object, layout: str, layout_seed: int) -> None:
