@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.base import Adapter, AdapterConfig, DataSpec, resolve_device
 from benchmark.config import build_config
-from benchmark.registry import Registry
+from benchmark.registry import Registry, RegistryError
 
 ADAPTERS: Registry[type[Adapter]] = Registry("adapter", entry_point_group="two_clocks.adapters")
 
@@ -28,7 +28,7 @@ def get_class(name: str) -> type[Adapter]:
     """The adapter class for `name` (registered name, plugin, or `"module:Class"`)."""
     adapter_class = ADAPTERS.get(name)
     if not (isinstance(adapter_class, type) and issubclass(adapter_class, Adapter)):
-        raise TypeError(f"{name!r} resolved to {adapter_class!r}, which is not an adapters.Adapter subclass")
+        raise RegistryError(f"{name!r} resolved to {adapter_class!r}, which is not an adapters.Adapter subclass")
     return adapter_class
 
 

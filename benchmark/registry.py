@@ -28,7 +28,10 @@ def import_object(path: str) -> object:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise RegistryError(f"cannot import module {module_name!r} for {path!r}: {error}") from error
+        hint = " (a knob is written name:knob=value)" if "." not in module_name and "=" not in path else ""
+        raise RegistryError(f"cannot import module {module_name!r} for {path!r}: {error}{hint}") from error
+    except Exception as error:  # a module whose import fails otherwise (a bug, a bad name) is still one line
+        raise RegistryError(f"importing module {module_name!r} for {path!r} failed: {type(error).__name__}: {error}") from error
     try:
         return getattr(module, attribute)
     except AttributeError as error:
@@ -63,7 +66,7 @@ class Registry(Generic[T]):
         if existing is not None and existing is not target:
             # Re-registering the class a lazy entry pointed at is the lazy import resolving itself.
             if not (isinstance(existing, str) and _qualified_name(target) == existing):
-                raise RegistryError(f"{self.kind} {name!r} is already registered ({_describe(existing)})")
+                raise RegistryError(f"{self.kind} {name!r} is already registered ({_describe(existing)}): register yours under another name")
         self._entries[name] = target
         if not isinstance(target, str):
             try:
@@ -90,6 +93,18 @@ class Registry(Generic[T]):
             return resolved  # type: ignore[return-value]
         return entry
 
+    def canonical_name(self, name: str) -> str:
+        """The one name a class goes by in run specs (and so in run ids): its registered name, else "module:Qualname".
+
+        `parity` and `tasks.parity:ParityTask` resolve to one class and so to one name; a class reached through
+        a re-exporting module gets the module that defines it.
+        """
+        target = self.get(name)
+        registered = vars(target).get("registered_name") if isinstance(target, type) else None
+        if registered and self._entries.get(registered) is target:
+            return registered
+        return _qualified_name(target)
+
     def unregister(self, name: str) -> None:
         """Forget `name` (for tests and interactive sessions that re-register a class); unknown names are an error."""
         if name not in self._entries:
@@ -105,14 +120,25 @@ class Registry(Generic[T]):
         return isinstance(name, str) and (name in self._entries or name in self.names())
 
     def load_entry_points(self) -> None:
-        """Register every entry point of this registry's group once; a plugin cannot shadow a bundled name."""
+        """Register every entry point of this registry's group once; one that reuses a taken name is an error.
+
+        There is no override: the run id hashes the name, so a plugin answering to a bundled name would
+        make its runs indistinguishable from (and skipped as) the bundled component's.
+        """
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
         for entry_point in metadata.entry_points(group=self.entry_point_group):
-            if entry_point.name in self._entries:
-                continue
-            self._add(entry_point.name, entry_point.value)
+            existing = self._entries.get(entry_point.name)
+            if existing is not None and _describe(existing) != entry_point.value:
+                dist = getattr(getattr(entry_point, "dist", None), "name", None)
+                source = f"the entry point of package {dist!r}" if dist else "an entry point"
+                raise RegistryError(
+                    f"{source} registers {self.kind} {entry_point.name!r} = {entry_point.value!r}, but that name is taken "
+                    f"by {_describe(existing)}: rename the plugin's entry point ({self.entry_point_group})"
+                )
+            if existing is None:
+                self._add(entry_point.name, entry_point.value)
 
     def _unknown_message(self, name: str) -> str:
         known = sorted(self._entries)

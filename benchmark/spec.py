@@ -1,7 +1,7 @@
 """Run specs: what one run is (task, adapter, N, seed, protocol settings) and its content-hash id.
 
-A spec is fully resolved (every knob with its default filled in) before hashing, so `parity` and
-`parity:G=2` name the same run. Runtime choices that do not change the science (device, quiet,
+A spec is fully resolved (every knob with its default filled in) and its task and adapter named by their
+canonical names before hashing, so `parity`, `parity:G=2` and `tasks.parity:ParityTask` name the same run. Runtime choices that do not change the science (device, quiet,
 checkpoint retention) are not part of the spec and not part of the id.
 """
 
@@ -19,6 +19,13 @@ from benchmark.config import BaseConfig, ConfigError, build_config, require
 PROTOCOL_VERSION = "1.0"
 EVAL_SCHEDULES = ("log", "linear")
 BATCHING = ("epochs", "replacement")
+# Upper bounds of the protocol's knobs (benchmark/PROTOCOL.md, "Bounds"): far above any study, low enough that a
+# typo (10**31 steps, 10**12 samples) is refused before training instead of running for ever or exhausting memory.
+MAX_STEPS = 10**9
+MAX_EVAL_POINTS = 1000
+MAX_EVAL_SAMPLES = 10**6
+MAX_HOLD = 1000
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -27,17 +34,21 @@ class ProtocolConfig(BaseConfig):
 
     version: ClassVar[str] = PROTOCOL_VERSION
 
-    max_steps: int = field(default=2000, metadata={"help": "training steps (upper bound; early stop may end sooner)"})
+    max_steps: int = field(default=2000, metadata={"help": "training steps (upper bound; early stop may end sooner)", "max": MAX_STEPS})
     eval_schedule: str = field(default="log", metadata={"help": "log-spaced or linear eval steps"})
-    eval_points: int = field(default=30, metadata={"help": "number of evals after step 0"})
-    eval_samples: int = field(default=1024, metadata={"help": "samples drawn from the model at each eval (M)"})
-    sampling_seed: int = field(default=0, metadata={"help": "seed of the sampling noise, the same at every eval"})
+    eval_points: int = field(default=30, metadata={"help": "number of evals after step 0", "max": MAX_EVAL_POINTS})
+    eval_samples: int = field(default=1024, metadata={"help": "samples drawn from the model at each eval (M)", "max": MAX_EVAL_SAMPLES})
+    sampling_seed: int = field(default=0, metadata={"help": "seed of the sampling noise, the same at every eval", "min": 0})
     batching: str = field(default="epochs", metadata={"help": "shuffled epochs, or batches drawn with replacement"})
     theta_rule: float = field(default=0.9, metadata={"help": "τ_rule threshold on chance-normalised validity"})
     theta_mem: float = field(default=0.1, metadata={"help": "τ_mem threshold on mem − control (onset)"})
     theta_mem_strong: float = field(default=0.5, metadata={"help": "second τ_mem threshold, recorded alongside"})
-    hold: int = field(default=2, metadata={"help": "consecutive evals a crossing must hold for a clock to fire"})
+    hold: int = field(default=2, metadata={"help": "consecutive evals a crossing must hold for a clock to fire", "max": MAX_HOLD})
     early_stop: bool = field(default=True, metadata={"help": "stop once both clocks have fired and held"})
+    threads: int = field(
+        default=1,
+        metadata={"help": "torch CPU threads of the run: part of the spec, since the thread count changes float reductions", "max": MAX_THREADS},
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -50,6 +61,7 @@ class ProtocolConfig(BaseConfig):
             value = getattr(self, name)
             require(0.0 < value <= 1.0, self, name, "a number in (0, 1]", value)
         require(self.hold >= 1, self, "hold", "a positive integer", self.hold)
+        require(self.threads >= 1, self, "threads", "a positive integer", self.threads)
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ def resolve_spec(
 
     task_config = build_config(tasks.get_class(task).config_class, task_knobs)
     adapter_config = build_config(adapters.get_class(adapter).config_class, adapter_knobs)
+    task, adapter = tasks.TASKS.canonical_name(task), adapters.ADAPTERS.canonical_name(adapter)  # aliases: one run id
     if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
         raise ConfigError(f"n_train must be a positive integer, got {n_train!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -4,7 +4,8 @@ A sweep is the cartesian product tasks × task knobs × adapters × adapter knob
 protocol. A file may hold one product (top-level keys) or a list of them (`sweeps:`, each block
 overriding the top level), so that different models can run at different N in one job.
 
-Component syntax (flags and YAML strings alike): `name[:knob=value[,value…][,knob=value…]]`. A comma
+Component syntax (flags and YAML strings alike): `name[:knob=value[,value…][,knob=value…]]`, where the
+name is a registered one or a class by path, `package.module:Class` (then knobs follow a second colon). A comma
 followed by `key=` starts the next knob; any other comma adds a value, and several values sweep:
 `parity:G=2,4,height=6` runs G ∈ {2, 4} at height 6. Tuple-valued knobs are written with `x`
 (`shape=6x6`). In YAML a list is a set of values to sweep: `{parity: {G: [2, 4]}}`.
@@ -106,6 +107,9 @@ def parse_choice(text: str, where: str = "") -> Choice:
     prefix = f"{where}: " if where else ""
     name, sep, rest = text.strip().partition(":")
     name = name.strip()
+    attribute, _, after = rest.partition(":")
+    if sep and "=" not in attribute and attribute.strip().isidentifier():  # a class by path: package.module:Class[:knobs]
+        name, sep, rest = f"{name}:{attribute.strip()}", ":" if after else "", after
     if not name:
         raise SweepError(f"{prefix}{text!r} has no name (expected name[:knob=value,...])")
     if not sep:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmark.config import build_config
-from benchmark.registry import Registry
+from benchmark.registry import Registry, RegistryError
 from tasks.base import SAMPLE_DTYPE, Task, TaskConfig, sample_keys
 
 TASKS: Registry[type[Task]] = Registry("task", entry_point_group="two_clocks.tasks")
@@ -36,7 +36,7 @@ def get_class(name: str) -> type[Task]:
     """The task class for `name`, checked to implement the `Task` contract."""
     task_class = TASKS.get(name)
     if not (isinstance(task_class, type) and issubclass(task_class, Task)):
-        raise TypeError(f"{name!r} resolved to {task_class!r}, which is not a tasks.Task subclass")
+        raise RegistryError(f"{name!r} resolved to {task_class!r}, which is not a tasks.Task subclass")
     return task_class
 
 

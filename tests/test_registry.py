@@ -97,3 +97,39 @@ def test_describe_fields_lists_defaults_and_help():
 def test_did_you_mean_ignores_case():
     with pytest.raises(ConfigError, match="did you mean 'depth'"):
         build_config(ToyConfig, {"DEPTH": 3})
+
+
+def test_an_entry_point_that_reuses_a_taken_name_is_an_error(tmp_path, monkeypatch):
+    package = tmp_path / "shadow_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("class Parity:\n    pass\n")
+    dist = tmp_path / "shadow_pkg-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shadow-pkg\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[two_clocks.test_shadow]\nparity = shadow_pkg:Parity\nsame = collections:OrderedDict\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[type] = Registry("widget", "two_clocks.test_shadow")
+    registry.register("parity", "tasks.parity:ParityTask")
+    registry.register("same", "collections:OrderedDict")  # the very same target: not a conflict
+    with pytest.raises(RegistryError, match=r"package 'shadow-pkg' registers widget 'parity' = 'shadow_pkg:Parity', but that name is taken by tasks.parity:ParityTask: rename"):
+        registry.names()
+
+
+def test_canonical_name_is_the_registered_name_of_the_class():
+    registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
+
+    class Named:
+        pass
+
+    class Unnamed(Named):  # inherits registered_name, but is not what the name means
+        pass
+
+    registry.register("named", Named)
+    assert registry.canonical_name("named") == "named"
+    assert registry.canonical_name("collections:OrderedDict") == "collections:OrderedDict"
+    setattr(sys.modules[__name__], "_Unnamed", Unnamed)
+    Unnamed.__qualname__ = "_Unnamed"
+    try:
+        assert registry.canonical_name(f"{__name__}:_Unnamed") == f"{__name__}:_Unnamed"
+    finally:
+        delattr(sys.modules[__name__], "_Unnamed")
