@@ -175,13 +175,10 @@ def analyse_run(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Analyse every kept checkpoint of the run in `directory`; write basins.jsonl and basins.md; return a summary."""
-    import torch
-
     from adapters.base import Denoiser
     from benchmark.datasets import draw_sets
     from benchmark.protocol import build_adapter, build_task
-    from benchmark.rundir import SPEC_FILE
-    from benchmark.spec import RunSpec
+    from benchmark.rundir import SPEC_FILE, load_state, read_spec
 
     config = config or BasinConfig()
     config.validate()
@@ -189,7 +186,7 @@ def analyse_run(
     spec_path = directory / SPEC_FILE
     if not spec_path.is_file():
         raise ConfigError(f"{directory} is not a run directory (no {SPEC_FILE})")
-    spec = RunSpec.from_dict(json.loads(spec_path.read_text()))
+    spec = read_spec(directory)  # a spec.json that is not a run spec is one line naming it
     checkpoints = kept_checkpoints(directory, config.max_checkpoints)
     if not checkpoints:
         raise ConfigError(f"{directory} has no kept checkpoints: rerun it with --keep-checkpoints")
@@ -207,7 +204,7 @@ def analyse_run(
     }
     rows: list[dict] = [{"kind": "rounding_radius", "probe_class": name, "radius": radius} for name, radius in reference.items()]
     for step, path in checkpoints:
-        adapter.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["adapter"])
+        adapter.load_state_dict(load_state(path, spec, directory)["adapter"])  # weights_only, and this run's own
         sigma_rows, radius_rows = summarise(step, probe_outcomes(adapter, task, probes, config), config)
         rows += sigma_rows + radius_rows
         if progress is not None:

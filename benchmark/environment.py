@@ -42,15 +42,34 @@ def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
     return f"{commit}-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else commit
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (/proc/cpuinfo on Linux, else what `platform` knows), or None."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith(("model name", "hardware", "cpu model")) and ":" in line:
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def describe_environment(device: Any) -> dict[str, Any]:
-    """The record's `environment` block: python, torch, numpy, diffusers, transformers, two_clocks, git commit, device, platform."""
+    """The record's `environment` block: software versions, git commit, device, platform, and what decides float reductions.
+
+    Bit-identical records need the same software, the same thread count (`threads`, from the spec) and the same
+    instruction set torch dispatches to (`cpu_capability`: e.g. AVX2, AVX512); `cpu` and `gpu` say which machine.
+    """
+    import torch
+
     from benchmark import __version__
 
     device_name = str(device)
+    gpu = None
     if getattr(device, "type", None) == "cuda":
-        import torch
-
-        device_name += f" ({torch.cuda.get_device_name(device)})"
+        gpu = torch.cuda.get_device_name(device)
+        device_name += f" ({gpu})"
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: None)()
     return {
         "python": platform.python_version(),
         "torch": package_version("torch"),
@@ -61,4 +80,8 @@ def describe_environment(device: Any) -> dict[str, Any]:
         "git_commit": git_commit(),
         "device": device_name,
         "platform": f"{platform.platform()} ({sys.implementation.name})",
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_model(),
+        "cpu_capability": capability,
+        "gpu": gpu,
     }

@@ -9,11 +9,12 @@ only through their contracts. Defaults and the reasons for them: benchmark/PROTO
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -29,12 +30,18 @@ from benchmark.records import Record, read_record
 from benchmark.rundir import (
     CHECKPOINT_FILE,
     MetricsLog,
+    RunDirError,
+    clear_run,
     is_finished,
     load_checkpoint,
     load_metrics,
+    open_run_dir,
     prepare,
+    read_finished,
     run_dir,
+    run_lock,
     save_checkpoint,
+    way_out,
 )
 from benchmark.schedule import eval_steps
 from benchmark.spec import PROTOCOL_VERSION, RunSpec
@@ -94,23 +101,49 @@ def run(
     keep_checkpoints: bool = False,
     progress_position: int = 0,
     callbacks: Sequence[Callback] = (),
+    restart: bool = False,
+    wait: bool = True,
 ) -> Record:
     """Run (or resume, or skip if finished) one spec under output/<spec.run_id>/; return its record.
 
     `callbacks` are called at the start, after every eval and at the end (benchmark.callbacks); they
-    see the run but cannot change it.
+    see the run but cannot change it. The run's lock is held from the finished-check to the record, so
+    two processes never train one run: with `wait` (default) a run in progress elsewhere is waited for,
+    else `RunInProgress` is raised. `restart` deletes what the run wrote and trains it from step 0 (the way
+    out of a damaged run directory). The run trains on `spec.protocol.threads` torch threads, restored after.
     """
+    directory = run_dir(output, spec)
+    if not restart and is_finished(output, spec):
+        return read_finished(directory, spec)
+    task = build_task(spec)  # errors here come before any file or training
+    check_n_train(task, spec.n_train)
+    open_run_dir(directory, spec.run_id)
+    with run_lock(directory, spec.run_id, wait=wait), _torch_threads(spec.protocol.threads):
+        if restart:
+            clear_run(directory)
+        elif is_finished(output, spec):  # finished by another process while this one waited for the lock
+            return read_finished(directory, spec)
+        return _train(spec, directory, task, device=device, quiet=quiet, keep_checkpoints=keep_checkpoints, progress_position=progress_position, callbacks=callbacks)
+
+
+def _train(
+    spec: RunSpec,
+    directory: Any,
+    task: Any,
+    *,
+    device: str,
+    quiet: bool,
+    keep_checkpoints: bool,
+    progress_position: int,
+    callbacks: Sequence[Callback],
+) -> Record:
+    """The run itself, with its lock held: draw the data, resume or start, train and evaluate, write the record."""
     import torch
 
     hooks = CallbackList(callbacks)
-    directory = run_dir(output, spec)
-    if is_finished(output, spec):
-        return read_record(directory)
     protocol = spec.protocol
 
-    # 1. Data: N distinct training samples and a control set (errors here come before any file or training).
-    task = build_task(spec)
-    check_n_train(task, spec.n_train)
+    # 1. Data: N distinct training samples and a control set.
     train, control, _ = draw_sets(task, spec.n_train, spec.seed)
     metrics = SampleMetrics.for_sets(task, train, control)
     adapter = build_adapter(spec, task, device)
@@ -122,8 +155,9 @@ def run(
 
     # 2. Resume from the latest checkpoint, if any: model, optimiser, RNGs, batch order, curve so far.
     step, rows, loss_sum, loss_count, elapsed, eval_time, done = 0, [], 0.0, 0, 0.0, 0.0, False
-    state = load_checkpoint(directory)
+    state = load_checkpoint(directory, spec)
     if state is not None:
+        _check_resumable(state, schedule, directory, spec)
         adapter.load_state_dict(state["adapter"])
         sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["torch_rng"], adapter.device)
@@ -155,6 +189,7 @@ def run(
                 "wall_time_s": clock(),
                 "eval_time_s": eval_time,
             },
+            spec=spec,
             keep_step=keep_step,
         )
 
@@ -224,6 +259,32 @@ def run(
     record = read_record(directory)  # exactly what a later skip returns (JSON types: lists, not tuples)
     hooks.call("on_run_end", spec, record)
     return record
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Train on exactly `threads` torch threads (part of the spec: the count changes float reductions); restore after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _check_resumable(state: dict[str, Any], schedule: list[int], directory: Any, spec: RunSpec) -> None:
+    """A checkpoint of this spec must sit on its eval schedule; else resuming would index past it or mix curves."""
+    steps = [row.get("step") for row in state["rows"]]
+    consistent = (
+        0 < len(steps) <= len(schedule)
+        and steps == schedule[: len(steps)]
+        and steps[-1] <= state["step"] <= spec.protocol.max_steps
+        and (state["done"] or len(steps) < len(schedule))
+    )
+    if not consistent:
+        raise RunDirError(f"{directory / CHECKPOINT_FILE}: its eval rows do not match this spec's schedule; refusing to resume from it; {way_out(directory, spec.run_id)}")
 
 
 def _draw_samples(adapter: Any, count: int, sampling_seed: int, task: Any) -> np.ndarray:

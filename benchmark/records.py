@@ -134,10 +134,11 @@ def write_json_atomic(path: str | os.PathLike[str], data: Mapping[str, Any]) -> 
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write to a temp file beside `path`, fsync, then rename over it."""
+    """Write to a temp file beside `path`, fsync, then rename over it (with the umask's permissions, not mkstemp's 0600)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -146,6 +147,30 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_mode() -> int:
+    """The mode `open()` would give a new file now: 0o666 less the process's umask."""
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The umask, read without changing it where Linux shows it (/proc); elsewhere set and restored once per process."""
+    global _UMASK
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)  # os.umask can only be read by setting it: done once, restored at once
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
 
 
 def write_record(directory: str | os.PathLike[str], record: Record) -> None:

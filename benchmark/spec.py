@@ -116,11 +116,15 @@ class RunSpec:
         )
 
     @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the spec's canonical JSON: what a checkpoint is stamped with."""
+        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()
+
+    @property
     def run_id(self) -> str:
         """Readable prefix plus the first 12 hex digits of the spec's SHA-256."""
-        digest = hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()[:12]
         prefix = f"{_slug(self.adapter.name)}_{_slug(self.task.name)}_N{self.n_train}_s{self.seed}"
-        return f"{prefix}_{digest}"
+        return f"{prefix}_{self.digest[:12]}"
 
 
 def resolve_spec(

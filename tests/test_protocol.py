@@ -100,7 +100,11 @@ def test_record_and_run_directory_layout(tmp_path):
     assert set(record.to_dict()) == RECORD_KEYS
     assert record.schema_version == RECORD_SCHEMA_VERSION and record.protocol_version == PROTOCOL_VERSION
     assert record.run_id == spec.run_id == directory.name and record.spec == json.loads(json.dumps(spec.to_dict()))
-    assert set(record.environment) == {"python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform"}
+    assert set(record.environment) == {
+        "python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform",
+        "threads", "cpu", "cpu_capability", "gpu",
+    }  # fmt: skip
+    assert record.environment["threads"] == spec.protocol.threads == 1 and record.environment["gpu"] is None
     assert record.environment["device"] == "cpu" and record.task["name"] == "parity"
     assert set(record.clocks) == {"tau_rule", "tau_mem", "tau_mem_strong"}
     assert (record.n_train, record.batch_size, record.max_steps, record.steps_trained) == (64, 64, 30, 30)
@@ -120,7 +124,7 @@ def test_record_and_run_directory_layout(tmp_path):
 def test_checkpoint_is_removed_when_not_kept(tmp_path):
     spec = quick_spec("uniform", max_steps=10)
     run(spec, tmp_path, device="cpu", quiet=True)
-    assert sorted(p.name for p in run_dir(tmp_path, spec).iterdir()) == ["metrics.jsonl", "record.json", "spec.json"]
+    assert sorted(p.name for p in run_dir(tmp_path, spec).iterdir()) == [".lock", "metrics.jsonl", "record.json", "spec.json"]
 
 
 def test_a_finished_run_is_returned_without_training(tmp_path, monkeypatch):
