@@ -9,7 +9,9 @@ and the sweep exits 1.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -63,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint.pt after a run finishes")
+    run.add_argument(
+        "--restart-run", nargs="+", default=[], metavar="RUN_ID",
+        help="start these runs of the sweep over from step 0, deleting what they wrote (the way out of a damaged run folder)",
+    )
+    run.add_argument("--skip-running", action="store_true", help="skip runs another process is training (default: wait for them)")
     run.add_argument("--smoke", action="store_true", help="shrink steps and samples to seconds (also TWO_CLOCKS_SMOKE=1)")
     run.add_argument("--dry-run", action="store_true", help="validate and list the runs, train nothing")
 
@@ -141,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmark.sweep import SweepError
 
     user_errors = (UsageError, ConfigError, RegistryError, SweepError, PluginError, RecordError, PlotError, BackendError)
+    previous_sigterm = _handle_sigterm_like_ctrl_c()
     try:
         args = build_parser().parse_args(argv)
         from benchmark.plugins import load_plugins
@@ -154,6 +162,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume unfinished runs", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _handle_sigterm_like_ctrl_c() -> Any:
+    """`kill` (SIGTERM) stops a sweep as Ctrl-C does: workers stopped, checkpoints kept. Returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers can only be set from the main thread (e.g. main() called from a worker thread)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop at a time: a second SIGTERM must not cut the clean-up short
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _fail(message: str) -> int:
@@ -166,8 +189,11 @@ def _fail(message: str) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     """Validate the whole sweep, then run it on the chosen backend and print its leaderboard."""
+    import logging
+    import os
+
     from benchmark import leaderboard, sweep
-    from benchmark.backends import RunOptions, execute
+    from benchmark.backends import RunOptions, check_ray_address, execute, log_to_stderr
     from benchmark.plugins import load_plugins
 
     protocol: dict[str, Any] = {}
@@ -201,6 +227,9 @@ def command_run(args: argparse.Namespace) -> int:
     output = _check_output(Path(plan.output))
     _check_device(plan.device, plan.backend)
     specs = sweep.expand(plan, smoke=smoke)
+    unknown = sorted(set(args.restart_run) - {spec.run_id for spec in specs})
+    if unknown:
+        raise UsageError(f"--restart-run {' '.join(unknown)}: not a run of this sweep (--dry-run lists its run ids)")
     report = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     if smoke:
         report("smoke mode: " + ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
@@ -208,17 +237,25 @@ def command_run(args: argparse.Namespace) -> int:
         for spec in specs:
             print(spec.run_id)
         return 0
+    if plan.backend == "ray":
+        check_ray_address(os.environ.get("RAY_ADDRESS"))
     _writable(lambda: output.mkdir(parents=True, exist_ok=True), output)
-    options = RunOptions(output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints, include=tuple(_absolute(i) for i in plan.include))
+    log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
+    options = RunOptions(
+        output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints,
+        include=tuple(_absolute(i) for i in plan.include), restart=tuple(args.restart_run), skip_running=args.skip_running,
+    )
     result = execute(specs, options, backend=plan.backend, jobs=plan.jobs, report=report)
     if result.records:
         print(leaderboard.to_markdown(leaderboard.build(result.records)))
     for failure in result.failures:
         print(f"run {failure.spec.run_id} failed:\n{failure.error}", file=sys.stderr)
+    for refusal in result.refusals:
+        print(f"error: {' '.join(str(refusal.error).split())}", file=sys.stderr)
     if result.failures:
         print(f"error: {len(result.failures)} of {len(specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
-    return 0
+    return EXIT_USER_ERROR if result.refusals else 0
 
 
 def _writable(action: Any, path: Any) -> Any:
@@ -240,21 +277,34 @@ def _check_output(output: Path) -> Path:
     return output
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")  # devices a run can train on (torch.device also parses meta, xla, ...)
+
+
 def _check_device(device: str, backend: str) -> None:
     """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
     import torch
 
     from adapters.base import resolve_device
 
+    allowed = f"device must be auto, cpu, cuda or cuda:N (or mps), got {device!r}"
+    if device == "auto":
+        return
     try:
-        if backend == "ray":
-            if device != "auto":
-                torch.device(device)
-        else:
-            resolve_device(device)
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise UsageError(allowed) from None
+    if parsed.type not in DEVICE_TYPES:
+        raise UsageError(allowed)
+    if backend == "ray":
+        return
+    try:
+        resolve_device(device)
     except (ValueError, RuntimeError) as error:
-        message = str(error) if "device" in str(error) else f"device must be auto, cpu, cuda or cuda:N, got {device!r}"
-        raise UsageError(message) from None
+        raise UsageError(str(error) if "device" in str(error) else allowed) from None
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise UsageError(f"device {device!r} was requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError(f"device {device!r} was requested but MPS is not available (use device=auto or cpu)")
 
 
 def _absolute(include: str) -> str:

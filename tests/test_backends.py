@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,14 @@ def test_gpu_requests_follow_the_device() -> None:
     assert backends.gpus_per_run("cpu", 4) == 0.0
 
 
-def test_workers_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    assert [backends.threads_per_worker(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+def test_more_threads_than_cores_is_a_warning_not_a_change(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(backends, "available_cores", lambda: 2)
+    specs = _specs()
+    backends.warn_oversubscription(specs, jobs=2)  # 2 runs × 1 thread on 2 cores: fine
+    assert not caplog.records
+    threaded = [dataclasses.replace(spec, protocol=dataclasses.replace(spec.protocol, threads=2)) for spec in specs]
+    backends.warn_oversubscription(threaded, jobs=2)
+    assert "ask for 4 threads on 2 cores" in caplog.text and "records are unaffected" in caplog.text
 
 
 def test_unknown_backend_is_refused(tmp_path: Path) -> None:
