@@ -26,6 +26,8 @@ from benchmark.config import build_config
 from benchmark.spec import ProtocolConfig, RunSpec, resolve_spec
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
+MAX_YAML_DEPTH = 32  # a sweep file nests 5 levels (sweeps → block → adapters → {name: knobs} → values); 32 is plenty
+MAX_RUNS = 100_000  # runs in one sweep: far above any study, low enough that a typo cannot hang the expansion
 SMOKE_LIMITS = {"max_steps": 20, "eval_points": 3, "eval_samples": 32}  # a smoke run proves the pipes, not the science
 BACKENDS = ("local", "ray")
 SETTINGS_KEYS = ("output", "device", "jobs", "backend", "include")
@@ -180,6 +182,11 @@ def parse_sweep_text(text: str, source: str, base: Path | None) -> Sweep:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SweepError(f"{source}: malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise SweepError(f"{source}: nested too deeply (a sweep file nests at most {MAX_YAML_DEPTH} levels)") from None
+    except ValueError as error:  # a scalar YAML accepts but Python cannot hold, e.g. an integer of 5000 digits
+        raise SweepError(f"{source}: malformed YAML: {' '.join(str(error).split())[:120]}") from None
+    _check_structure(data, source)
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -217,6 +224,36 @@ def parse_sweep_text(text: str, source: str, base: Path | None) -> Sweep:
             raise SweepError(f"{source}: include must be a path or module name, or a list of them")
         settings["include"] = tuple(_resolve_include(item, base) for item in items)
     return Sweep(blocks=blocks, source=source, **settings)
+
+
+def _check_structure(data: Any, source: str) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH or holding a cycle (`a: &x [*x]`); walked without recursion.
+
+    Aliases may share a node between places (each node is visited once), so a file cannot make the walk
+    blow up, and everything after it (expansion, hashing) sees a finite, shallow tree.
+    """
+    height: dict[int, int] = {}  # id of a finished container → levels below and including it
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        children = [item for item in (node.values() if isinstance(node, dict) else node) if isinstance(item, (dict, list))]
+        if children_done:
+            open_nodes.discard(key)
+            height[key] = 1 + max((height[id(child)] for child in children), default=0)
+            if height[key] > MAX_YAML_DEPTH:
+                raise SweepError(f"{source}: nested too deeply (a sweep file nests at most {MAX_YAML_DEPTH} levels)")
+            continue
+        if key in height:
+            continue
+        if key in open_nodes:
+            raise SweepError(f"{source}: an alias refers to a node that contains it (a cycle): sweep files must be trees")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children)
 
 
 def _resolve_include(item: str, base: Path | None) -> str:
@@ -373,6 +410,10 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
         for key, label in (("tasks", "tasks (--tasks)"), ("adapters", "adapters (--adapters)"), ("n", "training-set sizes (--n)")):
             if not getattr(block, key):
                 raise SweepError(f"{where}: no {label} given")
+    count = sum(_block_size(block) for block in sweep.blocks)
+    if count > MAX_RUNS:
+        raise SweepError(f"{sweep.source}: the sweep has {count:,} runs, more than the {MAX_RUNS:,} one sweep may hold: split it")
+    for index, block in enumerate(sweep.blocks):
         protocol = build_config(ProtocolConfig, dict(block.protocol))
         if smoke:
             protocol = shrink_for_smoke(protocol)
@@ -386,3 +427,17 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
                                 check_spec(spec)  # everything run() checks before training (e.g. N ≤ the valid set)
                                 specs[spec.run_id] = spec
     return list(specs.values())
+
+
+def _block_size(block: Block) -> int:
+    """Runs in a block's product, before duplicates are dropped."""
+    def choices(items: tuple[Choice, ...]) -> int:
+        total = 0
+        for choice in items:
+            product = 1
+            for _, values in choice.knobs:
+                product *= len(values)
+            total += product
+        return total
+
+    return choices(block.tasks) * choices(block.adapters) * len(block.n) * len(block.seeds)

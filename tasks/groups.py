@@ -7,7 +7,8 @@ import numpy as np
 from benchmark.config import ConfigError, require
 
 LAYOUTS = ("contiguous", "random")
-MAX_SIDE = 256  # grid height and width: 65,536 cells at most, far above any rule study; refuses a 10**10 typo before any allocation
+MAX_SIDE = 256  # grid height and width, each; refuses a 10**10 typo before anything is sized by it
+MAX_CELLS = 4096  # height*width (64×64): the linear rules hold dense (constraints × cells) matrices, 16 MB here and 2 GB at 256×256
 
 
 def partition(cells: int, group_size: int, layout: str, layout_seed: int) -> np.ndarray:
@@ -31,9 +32,11 @@ def require_group_size(config: object, field: str, group_size: int, cells: int, 
 
 
 def require_grid(config: object, height: int, width: int) -> None:
-    """Height and width are integers in 1..MAX_SIDE (checked before anything is sized by them)."""
+    """Height and width are integers in 1..MAX_SIDE with at most MAX_CELLS cells (checked before anything is sized by them)."""
     require(1 <= height <= MAX_SIDE, config, "height", f"an integer in 1..{MAX_SIDE}", height)
     require(1 <= width <= MAX_SIDE, config, "width", f"an integer in 1..{MAX_SIDE}", width)
+    if height * width > MAX_CELLS:
+        raise ConfigError(f"{type(config).__name__}: height*width must be at most {MAX_CELLS} cells, got {height}*{width} = {height * width}")
 
 
 def require_layout(config: object, layout: str, layout_seed: int) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import cli
 from benchmark.config import ConfigError, build_config
 from benchmark.spec import ProtocolConfig, resolve_spec
 from tests.test_cli_errors import fails_with
@@ -103,3 +102,91 @@ def test_the_thread_count_is_part_of_the_spec() -> None:
     one = resolve_spec("parity", {}, "memorizer", {}, 8, 0)
     two = resolve_spec("parity", {}, "memorizer", {}, 8, 0, {"threads": 2})
     assert one.protocol.threads == 1 and one.run_id != two.run_id
+
+
+@pytest.mark.parametrize("device", ["meta", "xla", "cpu:x", "cuda:99", "", "auto:1"])
+def test_devices_a_run_cannot_train_on_are_refused(base: list[str], capsys: pytest.CaptureFixture[str], device: str) -> None:
+    fails_with([*base, "--tasks", "parity", "--adapters", "memorizer", "--device", device], capsys, "device")
+
+
+def test_sizes_that_would_not_fit_in_memory_are_refused(base: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    fails_with([*base, "--tasks", "parity:height=256,width=256", "--adapters", "memorizer"], capsys, "height*width must be at most 4096 cells")
+    fails_with(
+        [*base, "--tasks", "parity:height=64,width=64", "--adapters", "memorizer", "--n", "1000000", "--eval-samples", "1000000"],
+        capsys, "GiB for its samples alone", "more than half of this machine's",
+    )
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("tasks: " + "[" * 500 + "]" * 500, "nested too deeply (a sweep file nests at most 32 levels)"),
+        ("tasks: " + "{a: " * 300 + "1" + "}" * 300, "nested too deeply"),
+        ("tasks: [parity]\nadapters: [memorizer]\nn: [8]\nseeds: &s [*s]\n", "a cycle"),
+        ("n: " + "1" * 5000, "malformed YAML: Exceeds the limit"),
+        ("n: !!float abc", "malformed YAML: could not convert string to float"),
+        ("tasks: [parity]\nadapters: [memorizer]\nn: [8]\nprotocol: {1: 2}\n", "knob names of ProtocolConfig are strings, got 1"),
+        ("tasks: [{parity: {G: .nan}}]\nadapters: [memorizer]\nn: [8]\n", "ParityConfig.G must be an integer, got nan"),
+        ("tasks: [{parity: {G: [2, 4]}}]\nadapters: [memorizer]\nn: [8]\nseeds: [" + ", ".join(map(str, range(60000))) + "]\n", "the sweep has 120,000 runs"),
+        ("tasks: [os:system]\nadapters: [memorizer]\nn: [8]\n", "which is not a tasks.Task subclass"),
+        ("tasks: [{'os:system': {}}]\nadapters: [memorizer]\nn: [8]\n", "which is not a tasks.Task subclass"),
+    ],
+)
+def test_malformed_sweep_files_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, fragment: str) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    fails_with(["run", "--config", str(path), "--output", str(tmp_path / "runs")], capsys, fragment)
+
+
+def test_an_unreachable_ray_cluster_is_one_line_within_seconds(base: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    start = time.monotonic()
+    fails_with([*base, "--tasks", "parity", "--adapters", "memorizer", "--backend", "ray"], capsys, f"cannot reach the Ray cluster at RAY_ADDRESS=127.0.0.1:{port}")
+    assert time.monotonic() - start < 30
+    monkeypatch.setenv("RAY_ADDRESS", "not an address")
+    fails_with([*base, "--tasks", "parity", "--adapters", "memorizer", "--backend", "ray"], capsys, "is not host:port")
+
+
+def test_an_interrupted_ray_sweep_cancels_its_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a stand-in for ray: interrupted while waiting, every task not yet returned is cancelled (force: its process ends)."""
+    import sys
+    import types
+
+    from benchmark import backends
+
+    cancelled: list[tuple[object, bool]] = []
+
+    class Remote:
+        def __init__(self, fn):
+            self.fn, self.count = fn, 0
+
+        def options(self, **kwargs):
+            return self
+
+        def remote(self, *args):
+            self.count += 1
+            return f"ref{self.count}"
+
+    def wait(refs, num_returns):
+        raise KeyboardInterrupt
+
+    fake = types.SimpleNamespace(
+        is_initialized=lambda: True, cluster_resources=lambda: {}, remote=lambda **kw: Remote, wait=wait,
+        cancel=lambda ref, force: cancelled.append((ref, force)), get=lambda ref: None,
+    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    specs = [resolve_spec("parity", {}, "memorizer", {}, 8, seed) for seed in (0, 1)]
+    with pytest.raises(KeyboardInterrupt):
+        backends.run_ray(specs, backends.RunOptions(output=str(tmp_path)), report=lambda line: None)
+    assert cancelled == [("ref1", True), ("ref2", True)]
+
+
+def test_an_output_path_that_is_not_a_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fails_with(["run", "--tasks", "parity", "--adapters", "memorizer", "--n", "8", "--output", "runs\x00x"], capsys, "output path")
