@@ -269,6 +269,8 @@ def _writable(action: Any, path: Any) -> Any:
 
 def _check_output(output: Path) -> Path:
     """The runs folder must be a folder (or creatable as one): checked before anything trains."""
+    if "\x00" in str(output) or not str(output):
+        raise UsageError(f"output path {str(output)!r} is not a valid path")
     if output.exists() and not output.is_dir():
         raise UsageError(f"output path {output} is a file, expected a folder for runs")
     for parent in output.parents:

@@ -68,6 +68,7 @@ def check_spec(spec: RunSpec) -> None:
     from benchmark.config import build_config
 
     task = build_task(spec)
+    check_memory(task, spec)
     check_n_train(task, spec.n_train)
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
@@ -76,6 +77,28 @@ def check_spec(spec: RunSpec) -> None:
         adapter_class.check_data(config, DataSpec(tuple(task.shape), task.num_symbols))
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def check_memory(task: Any, spec: RunSpec) -> None:
+    """Refuse a run whose sample arrays alone would take more than half of this machine's memory.
+
+    The protocol holds the training and control sets (2N samples) and, at every eval, M samples as int64
+    (the adapter's output) plus their keys: about (2N + 8M)·cells bytes. The model itself is not counted.
+    """
+    total = _physical_memory()
+    needed = (2 * spec.n_train + 8 * spec.protocol.eval_samples) * task.size
+    if total is not None and needed > total // 2:
+        raise ConfigError(
+            f"run {spec.run_id} needs about {needed / 2**30:.1f} GiB for its samples alone (N={spec.n_train}, "
+            f"eval_samples={spec.protocol.eval_samples}, {task.size} cells each), more than half of this machine's {total / 2**30:.1f} GiB"
+        )
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
@@ -116,6 +139,7 @@ def run(
     if not restart and is_finished(output, spec):
         return read_finished(directory, spec)
     task = build_task(spec)  # errors here come before any file or training
+    check_memory(task, spec)
     check_n_train(task, spec.n_train)
     open_run_dir(directory, spec.run_id)
     with run_lock(directory, spec.run_id, wait=wait), _torch_threads(spec.protocol.threads):
