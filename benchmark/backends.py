@@ -278,14 +278,32 @@ def _worker_run(spec: RunSpec, options: RunOptions, position: int) -> Outcome:
         _in_run = False
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A handler writing to whatever `sys.stderr` is when a record is emitted (tests and tools swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def log_to_stderr(level: int) -> None:
     """Show this package's log records (e.g. 'waiting for a run in progress') on stderr, unless logging is configured."""
     root = logging.getLogger("benchmark")
-    if not any(not isinstance(handler, logging.NullHandler) for handler in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    ours = [handler for handler in root.handlers if isinstance(handler, _StderrHandler)]
+    if not ours and any(not isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        return  # the application configured logging itself
+    if not ours:
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
-        root.setLevel(level)
+    root.setLevel(level)
 
 
 def stop_workers(pool: ProcessPoolExecutor, timeout: float = WORKER_STOP_TIMEOUT_S) -> None:

@@ -104,13 +104,13 @@ class Overrides:
 # --- component syntax --------------------------------------------------------------------------
 
 
-def parse_choice(text: str, where: str = "") -> Choice:
+def parse_choice(text: str, where: str = "", *, class_paths: bool = True) -> Choice:
     """'parity:G=2,4,height=6' → Choice('parity', (('G', ('2', '4')), ('height', ('6',))))."""
     prefix = f"{where}: " if where else ""
     name, sep, rest = text.strip().partition(":")
     name = name.strip()
     attribute, _, after = rest.partition(":")
-    if sep and "=" not in attribute and attribute.strip().isidentifier():  # a class by path: package.module:Class[:knobs]
+    if class_paths and sep and "=" not in attribute and attribute.strip().isidentifier():  # a class by path: package.module:Class[:knobs]
         name, sep, rest = f"{name}:{attribute.strip()}", ":" if after else "", after
     if not name:
         raise SweepError(f"{prefix}{text!r} has no name (expected name[:knob=value,...])")
@@ -137,7 +137,10 @@ def parse_choice(text: str, where: str = "") -> Choice:
 
 def parse_knob_list(text: str, where: str) -> dict[str, Any]:
     """'theta_rule=0.8,hold=3' → {'theta_rule': '0.8', 'hold': '3'} (no sweeping: one value per knob)."""
-    choice = parse_choice(f"x:{text}", where)
+    first = text.strip().split(",", 1)[0].strip()
+    if text.strip() and "=" not in first:
+        raise SweepError(f"{where}: expected knob=value[,knob=value...], got {text!r}")
+    choice = parse_choice(f"x:{text}", where, class_paths=False)
     for knob, values in choice.knobs:
         if len(values) != 1:
             raise SweepError(f"{where}: knob {knob!r} takes one value, got {', '.join(values)}")
@@ -168,6 +171,8 @@ def load_sweep(path: str | os.PathLike[str] | None) -> Sweep:
         raise SweepError(f"{path}: cannot read sweep file ({error.strerror or error})") from None
     except UnicodeDecodeError:
         raise SweepError(f"{path}: not a text file") from None
+    except ValueError:  # e.g. a NUL byte in the path
+        raise SweepError(f"{str(path)!r}: not a valid path for a sweep file") from None
     return parse_sweep_text(text, str(path), base=path.parent)
 
 
@@ -207,6 +212,9 @@ def parse_sweep_text(text: str, source: str, base: Path | None) -> Sweep:
             _check_keys(block_data, BLOCK_KEYS, source, f"{where}.")
             blocks.append(_merge_block(top, _parse_block(block_data, source, f"{where}."), block_data))
         blocks = tuple(blocks)
+    for key in TEXT_KEYS:
+        if key in data and not isinstance(data[key], str):
+            raise SweepError(f"{source}: {key} must be a string, got {type(data[key]).__name__}")
     settings: dict[str, Any] = {}
     for key in ("output", "device", "backend"):
         if key in data:
