@@ -146,12 +146,12 @@ def warn_oversubscription(specs: Sequence[RunSpec], jobs: int) -> None:
     """Runs side by side × threads per run above the cores: slower, never different (the thread count is the spec's)."""
     if not specs:
         return
-    wanted = min(jobs, len(specs)) * max(spec.protocol.threads for spec in specs)
+    side_by_side, threads = min(jobs, len(specs)), max(spec.protocol.threads for spec in specs)
     cores = available_cores()
-    if wanted > cores:
+    if side_by_side * threads > cores:
         logger.warning(
             "%d runs side by side with up to %d torch threads each ask for %d threads on %d cores: runs will be slower "
-            "(records are unaffected: the thread count is part of each spec)", min(jobs, len(specs)), wanted // min(jobs, len(specs)), wanted, cores,
+            "(records are unaffected: the thread count is part of each spec)", side_by_side, threads, side_by_side * threads, cores,
         )
 
 
@@ -226,9 +226,12 @@ def _init_worker(include: tuple[str, ...], parent_pid: int, quiet: bool) -> None
     """Runs once in each spawned worker: die with the parent, stop on SIGTERM/SIGINT, log to stderr, load the plugins."""
     from benchmark.plugins import load_plugins
 
+    from tqdm import tqdm
+
     signal.signal(signal.SIGTERM, _stop_worker)
     signal.signal(signal.SIGINT, _stop_worker)
     _die_with_parent(parent_pid)
+    tqdm.set_lock(threading.RLock())  # tqdm's default is a multiprocessing lock, leaked (and warned about) when a stopped worker exits
     log_to_stderr(logging.WARNING if quiet else logging.INFO)
     load_plugins(include)
 
@@ -346,7 +349,7 @@ def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, r
                 report(f"[{len(outcomes)}/{len(specs)}] {_describe(outcome)}")
     except BaseException:  # Ctrl-C, SIGTERM (handled alike by the CLI), or a bug here: no worker outlives the sweep
         stop_workers(pool)
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # the workers are gone: this only joins the pool's own thread and queues
         raise
     pool.shutdown(wait=True)
     return outcomes

@@ -183,7 +183,7 @@ def test_workers_die_with_their_sweep(tmp_path: Path, processes: dict, how: sign
     assert gone, f"workers still running after the parent's {how.name}"
     if how == signal.SIGTERM:  # handled like Ctrl-C: workers stopped, one line, checkpoints kept for the resume
         assert parent.returncode == 130 and "Traceback" not in stderr, stderr
-        assert "interrupted: rerun the same command to resume" in stderr
+        assert stderr.strip().splitlines()[-1] == "interrupted: rerun the same command to resume unfinished runs" and "leaked" not in stderr, stderr
     directories = [path for path in output.iterdir() if path.is_dir()]
     assert len(directories) == 2
     for directory in directories:
@@ -191,3 +191,19 @@ def test_workers_die_with_their_sweep(tmp_path: Path, processes: dict, how: sign
         from filelock import FileLock
 
         FileLock(str(directory / ".lock")).acquire(timeout=5).lock.release()  # the dead workers hold no lock
+
+
+def test_skip_running_skips_a_run_another_process_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from filelock import FileLock
+
+    from benchmark import cli
+
+    spec = resolve_spec("parity", {}, "memorizer", {}, 8, 0, {"max_steps": 5, "eval_points": 2, "eval_samples": 8})
+    directory = run_dir(tmp_path, spec)
+    directory.mkdir(parents=True)
+    argv = ["run", "--tasks", "parity", "--adapters", "memorizer", "--n", "8", "--seeds", "0", "1", "--protocol-args", "max_steps=5,eval_points=2,eval_samples=8", "--output", str(tmp_path)]
+    with FileLock(str(directory / ".lock")):  # as another process training it would
+        assert cli.main([*argv, "--skip-running"]) == 0
+    captured = capsys.readouterr()
+    assert f"skipped {spec.run_id}: in progress in another process" in captured.err and "Traceback" not in captured.err
+    assert not (directory / "record.json").exists() and len(list(tmp_path.glob("*/record.json"))) == 1
