@@ -78,10 +78,10 @@ def check_layout(directory: Path, run_id: str) -> None:
     for name in RUN_FILES:
         path = directory / name
         if path.exists() and not path.is_file():
-            raise RunDirError(f"{path} is a folder (or another non-file), expected a file; {way_out(directory, run_id)}")
+            raise RunDirError(f"{path} is a folder (or another non-file), expected a file: delete it, or the whole folder {directory}")
     kept = directory / CHECKPOINTS_DIR
     if kept.exists() and not kept.is_dir():
-        raise RunDirError(f"{kept} is a file, expected a folder of kept checkpoints; {way_out(directory, run_id)}")
+        raise RunDirError(f"{kept} is a file, expected a folder of kept checkpoints: delete it, or the whole folder {directory}")
 
 
 def open_run_dir(directory: Path, run_id: str) -> None:
