@@ -116,9 +116,9 @@ def test_record_and_run_directory_layout(tmp_path):
     assert all(row["mem_excess"] == row["mem"] - row["control"] for row in rows)
     assert sorted(p.name for p in (directory / "checkpoints").iterdir()) == sorted(f"step_{s}.pt" for s in [0, 6, 12, 18, 24, 30])
     assert (directory / "checkpoint.pt").is_file()
-    kept = torch.load(directory / "checkpoints" / "step_12.pt", weights_only=False)
+    kept = torch.load(directory / "checkpoints" / "step_12.pt", weights_only=True)
     assert kept["step"] == 12 and len(kept["rows"]) == 3 and len(kept["adapter"]["memory"]) == 64  # one epoch per step
-    assert len(torch.load(directory / "checkpoints" / "step_0.pt", weights_only=False)["adapter"]["memory"]) == 0
+    assert len(torch.load(directory / "checkpoints" / "step_0.pt", weights_only=True)["adapter"]["memory"]) == 0
 
 
 def test_checkpoint_is_removed_when_not_kept(tmp_path):

@@ -190,3 +190,9 @@ def test_an_interrupted_ray_sweep_cancels_its_tasks(tmp_path: Path, monkeypatch:
 
 def test_an_output_path_that_is_not_a_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fails_with(["run", "--tasks", "parity", "--adapters", "memorizer", "--n", "8", "--output", "runs\x00x"], capsys, "output path")
+
+
+def test_a_plugin_that_reuses_a_bundled_name_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plugin = tmp_path / "shadow.py"
+    plugin.write_text("from tasks import register_task\nfrom tasks.parity import ParityTask\n\n@register_task('parity')\nclass Shadow(ParityTask):\n    pass\n")
+    fails_with(["list", "tasks", "--include", str(plugin)], capsys, "task 'parity' is already registered (tasks.parity:ParityTask): register yours under another name")
