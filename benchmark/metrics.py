@@ -8,30 +8,18 @@ Python hash set beyond — never an O(M·N) comparison.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmark.stats import WILSON_Z, wilson_interval  # noqa: F401 - re-exported: callers import it from here
+
 if TYPE_CHECKING:  # pragma: no cover
     from tasks.base import Task
 
-WILSON_Z = 1.959963984540054  # two-sided 95 %
 # Binomial fractions: each gets a Wilson interval `<name>_ci`. `unique` (distinct/M) is not a binomial count, so it gets none.
 FRACTIONS = ("valid", "mem", "control", "novel_valid")
-
-
-def wilson_interval(successes: np.ndarray | float, total: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion: sensible at 0 and 1, where the normal interval collapses."""
-    if total <= 0:
-        raise ValueError(f"total must be positive, got {total}")
-    p = float(successes) / total
-    z2 = z * z
-    denominator = 1.0 + z2 / total
-    centre = (p + z2 / (2 * total)) / denominator
-    half = z / denominator * math.sqrt(p * (1.0 - p) / total + z2 / (4.0 * total * total))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 class KeySet:
