@@ -254,11 +254,8 @@ def test_clustered_slope_says_why_there_is_no_interval():
     assert censored.mean() > 0.5
     heavy = stats.clustered_slope(x, y, censored, cluster)
     assert heavy.slope is not None and heavy.low is None and heavy.reason == "more than half the points censored"
-    x, y, censored, cluster = seeded_points(2, censor_above=3.4)
-    assert censored.any()
-    two = stats.clustered_slope(x, y, censored, cluster)
-    assert two.low is None and two.reason == "two seeds with censored points"
-    assert stats.clustered_slope(*seeded_points(2)).coverage == 0.95  # two uncensored seeds: t(1), exact
+    two = stats.clustered_slope(*seeded_points(2))
+    assert two.slope is not None and two.low is None and two.reason == "two seeds"
     # one seed's points alone identify the pooled fit, the others' do not: leaving it out leaves no fit
     x = np.array([1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
     y = np.array([1.0, 2.2, 2.9, 1.1, 9.0, 9.0, 0.9, 9.0, 9.0])
