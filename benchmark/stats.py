@@ -49,6 +49,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import special, stats
 
+from benchmark.display import format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
+
 WILSON_Z = 1.959963984540054  # two-sided 95 %
 
 
@@ -144,6 +146,8 @@ class MedianSummary:
         median = format_bound(self.median, self.median_is_bound, digits)
         if self.kind == "single" or self.low is None or self.high is None or self.coverage is None:
             return median
+        if self.low == self.high == self.median and self.low_is_bound == self.high_is_bound == self.median_is_bound:
+            return f"{median} (all {self.runs} runs)"  # every run the same (e.g. all censored at one bound): no spread to show
         low = format_bound(self.low, bool(self.low_is_bound), digits)
         high = format_bound(self.high, bool(self.high_is_bound), digits)
         percent = format_percent(self.coverage)
@@ -205,20 +209,6 @@ def median_summary(
     )
 
 
-def format_bound(value: float, is_bound: bool, digits: int = 0) -> str:
-    """A number as printed, '> x' when it is a lower bound; digits=0: whole numbers (two significant digits below 1)."""
-    if digits == 0 and abs(value) >= 1:
-        text = f"{value:.0f}"
-    else:
-        text = f"{value:.2g}" if digits == 0 else f"{value:.{digits}f}"
-    return f"> {text}" if is_bound else text
-
-
-def format_percent(coverage: float) -> str:
-    """A coverage as a whole percent rounded down (93.75 → '93 %'), so the label never overstates it."""
-    return f"{math.floor(coverage * 100 + 1e-9)} %"
-
-
 # --- censored regression (Tobit) ---------------------------------------------------------------
 
 _NEWTON_ITERATIONS = 100
@@ -232,7 +222,7 @@ REASONS = (
     None,
     "fewer than 2 distinct x",
     "every point censored",
-    "too few uncensored points to identify a censored fit (need 3 not on one line, at 2 or more x)",
+    "too few uncensored points (a censored fit needs 3 not on one line, at 2 or more x)",
     "the likelihood maximisation did not converge",
 )
 
