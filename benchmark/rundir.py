@@ -273,6 +273,7 @@ def load_checkpoint(directory: Path, spec: RunSpec) -> dict[str, Any] | None:
 _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "step": (int,), "done": (bool,), "rows": (list,), "loss_sum": (int, float), "loss_count": (int,),
     "wall_time_s": (int, float), "eval_time_s": (int, float), "sampler": (dict,), "torch_rng": (dict,), "adapter": (object,),
+    "stop_reason": (str, type(None)),
 }  # fmt: skip
 
 
@@ -310,14 +311,17 @@ def encode_state(value: Any, where: str = "state") -> Any:
     import numpy as np
     import torch
 
-    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+    if value is None or type(value) in (bool, int, float, str) or isinstance(value, torch.Tensor):
         return value
+    if isinstance(value, np.generic):  # before the next test: np.float64 is a float subclass, pickled as a numpy global
+        return value.item()
+    for plain in (bool, int, float, str):
+        if isinstance(value, plain):
+            return plain(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf" or value.dtype.kind == "u" and value.dtype != np.uint8:
             raise TypeError(f"{where}: a numpy array of dtype {value.dtype} cannot go in a checkpoint (use bool, int or float, or uint8)")
         return {_NUMPY_TAG: torch.from_numpy(np.ascontiguousarray(value).copy())}
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, Mapping):
         items = {key: encode_state(item, f"{where}[{key!r}]") for key, item in value.items()}
         return value if isinstance(value, dict) and _unchanged(value.values(), items.values()) else _rebuilt(value, items)

@@ -91,7 +91,7 @@ def report_outcomes() -> Iterator[None]:
 
 identifiers = st.text(string.ascii_lowercase + string.digits + "_", min_size=1, max_size=12).filter(lambda s: s[0].isalpha())
 junk = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=30)
-not_an_int = junk.filter(lambda s: not _parses_as_int(s))
+not_an_int = junk.filter(lambda s: not _parses_as_int(s) and s.strip() != "stream")  # 'stream' is a valid N
 huge = st.integers(min_value=10**10, max_value=10**40)
 non_positive = st.integers(max_value=0)
 bad_float_text = st.sampled_from(["nan", "inf", "-inf", "1e309", "-1e309", "NaN", "Infinity"])
@@ -253,7 +253,7 @@ def malformed_sweep(draw: Any) -> dict[str, Any]:
         data[draw(junk.filter(lambda s: s not in FILE_KEYS))] = draw(values)
     elif kind == "bad n":
         key = draw(st.sampled_from(["n", "seeds"]))
-        data[key] = [draw(st.one_of(st.integers(max_value=-1), st.floats(allow_nan=True), junk, st.booleans()))]
+        data[key] = [draw(st.one_of(st.integers(max_value=-1), st.floats(allow_nan=True), junk.filter(lambda s: s != "stream"), st.booleans()))]
     elif kind == "bad protocol":
         data["protocol"] = {**data["protocol"], **draw(st.sampled_from([
             {"max_steps": 10**31}, {"eval_points": 100000}, {"theta_rule": float("nan")}, {"theta_mem": float("inf")},

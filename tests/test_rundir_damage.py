@@ -305,3 +305,11 @@ def test_basins_refuses_a_folder_it_cannot_trust(tmp_path: Path, capsys: pytest.
     assert cli.main(["basins", str(directory), "--quiet"]) == cli.EXIT_USER_ERROR
     (line,) = error_lines(capsys.readouterr())
     assert "spec.json: not a run spec" in line
+
+
+def test_numpy_float64_in_eval_rows_is_stored_as_a_plain_float(tmp_path: Path) -> None:
+    """np.float64 is a float subclass: pickled as such it would need numpy globals, and weights_only refuses those."""
+    spec = spec_of()
+    save_checkpoint(tmp_path, {"rows": [{"valid_norm": np.float64(0.5), "n": np.int64(3)}], "flag": np.bool_(True)}, spec=spec)
+    raw = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
+    assert raw["rows"] == [{"valid_norm": 0.5, "n": 3}] and type(raw["rows"][0]["valid_norm"]) is float and raw["flag"] is True
