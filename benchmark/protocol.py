@@ -9,6 +9,7 @@ only through their contracts. Defaults and the reasons for them: benchmark/PROTO
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmark import records
+from benchmark import records, terminal
 from benchmark.batches import BatchSampler
 from benchmark.callbacks import Callback, CallbackList
 from benchmark.clocks import read_clocks, to_epochs
@@ -39,6 +40,8 @@ from benchmark.rundir import (
 from benchmark.schedule import eval_steps
 from benchmark.spec import PROTOCOL_VERSION, RunSpec
 from tasks.base import SAMPLE_DTYPE
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log-spaced evals are far apart
 
@@ -132,6 +135,7 @@ def run(
         elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
 
     session_start = time.perf_counter()
+    logger.debug("run %s: %s at step %d in %s", spec.run_id, "resuming" if step else "starting", step, directory)
     hooks.call("on_run_start", spec, directory, step)
 
     def clock() -> float:
@@ -159,7 +163,7 @@ def run(
         )
 
     # 3. Train, evaluating at every scheduled step; stop at max_steps or once both clocks have fired and held.
-    progress = _progress_bar(spec, step, quiet, progress_position)
+    progress = terminal.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
     last_checkpoint = clock()
     with MetricsLog(directory, rows) as log, progress:
         while not done:
@@ -180,11 +184,12 @@ def run(
                 clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
                 both_fired = not clocks["tau_rule"].censored and not clocks["tau_mem"].censored
                 done = step >= protocol.max_steps or (protocol.early_stop and both_fired)
-                progress.set_postfix(step=step, valid=f"{row['valid']:.3f}", mem=f"{row['mem']:.3f}", refresh=False)
+                progress.set_postfix(valid=f"{row['valid']:.3f}", mem=f"{row['mem']:.3f}")
                 hooks.call("on_eval", spec, row, clocks)
                 checkpoint(keep_step=step if keep_checkpoints else None)
                 eval_time += time.perf_counter() - eval_start
                 last_checkpoint = clock()
+                progress.eval_done()
                 continue
             loss = adapter.train_step(train_on_device[torch.from_numpy(sampler.next()).to(adapter.device)])
             loss_sum += float(loss)
@@ -238,21 +243,6 @@ def _draw_samples(adapter: Any, count: int, sampling_seed: int, task: Any) -> np
     if samples.size and (samples.min() < 0 or samples.max() >= task.num_symbols):
         raise ValueError(f"adapter samples must be symbols in [0, {task.num_symbols}), got values in [{samples.min()}, {samples.max()}]")
     return samples.astype(SAMPLE_DTYPE) if task.num_symbols <= 256 else samples  # verifiers run 3-5× faster on bytes
-
-
-def _progress_bar(spec: RunSpec, step: int, quiet: bool, position: int) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=spec.protocol.max_steps,
-        initial=step,
-        desc=spec.run_id,
-        position=position,
-        leave=position == 0,
-        disable=quiet,
-        dynamic_ncols=True,
-        mininterval=0.5,
-    )
 
 
 def _get_rng_state(device: Any) -> dict[str, Any]:
