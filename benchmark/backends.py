@@ -8,6 +8,7 @@ disk here, before anything is dispatched.
 
 from __future__ import annotations
 
+import logging
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,6 +18,8 @@ from typing import Any, Callable, Sequence
 
 from benchmark.records import Record
 from benchmark.spec import RunSpec
+
+logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "ray")
 
@@ -34,6 +37,8 @@ class RunOptions:
     quiet: bool = False
     keep_checkpoints: bool = False
     include: tuple[str, ...] = ()  # plugins every worker imports before running
+    report_to: tuple[str, ...] = ()  # trackers by name (benchmark.trackers), built afresh in every worker
+    log_level: int | None = None  # workers log at this level to their stderr; None: leave logging alone
 
 
 @dataclass
@@ -70,14 +75,21 @@ def execute(
     backend: str = "local",
     jobs: int = 1,
     report: Callable[[str], None] | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> SweepResult:
-    """Run every spec not yet finished on `backend`; outcomes come back in spec order."""
+    """Run every spec not yet finished on `backend`; outcomes come back in spec order.
+
+    `callbacks` are live objects for runs in this process (local, one job); trackers that must reach
+    workers go by name in `options.report_to`.
+    """
     from benchmark import protocol  # local: torch is imported only when something runs
     from benchmark.records import read_record
 
     if backend not in BACKENDS:
         raise BackendError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    report = report or (lambda line: None)
+    report = report or logger.info
+    if callbacks and (backend != "local" or (jobs > 1 and len(specs) > 1)):
+        raise BackendError("callback objects run in this process only (local backend, one job): pass trackers by name (report_to) to reach workers")
     outcomes: dict[str, Outcome] = {}
     pending: list[RunSpec] = []
     for spec in specs:
@@ -87,8 +99,11 @@ def execute(
             pending.append(spec)
     report(f"{len(specs)} runs: {len(specs) - len(pending)} finished already (skipped), {len(pending)} to run on the {backend} backend")
     if pending:
-        runner = run_ray if backend == "ray" else run_local
-        for outcome in runner(pending, options, jobs=jobs, report=report):
+        if backend == "ray":
+            finished = run_ray(pending, options, jobs=jobs, report=report)
+        else:
+            finished = run_local(pending, options, jobs=jobs, report=report, callbacks=callbacks)
+        for outcome in finished:
             outcomes[outcome.spec.run_id] = outcome
     return SweepResult([outcomes[spec.run_id] for spec in specs])
 
@@ -96,11 +111,12 @@ def execute(
 # --- one run, wherever it executes ---------------------------------------------------------------
 
 
-def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
+def run_one(spec: RunSpec, options: RunOptions, position: int = 0, callbacks: Sequence[Any] = ()) -> Outcome:
     """Run (or resume) one spec; an exception becomes the outcome's error text, so one bad run cannot sink a sweep."""
-    from benchmark import protocol
+    from benchmark import protocol, trackers
 
     try:
+        hooks = [*trackers.build_all(options.report_to), *callbacks]  # built here, in the process that runs
         record = protocol.run(
             spec,
             options.output,
@@ -108,6 +124,7 @@ def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
             quiet=options.quiet,
             keep_checkpoints=options.keep_checkpoints,
             progress_position=position,
+            callbacks=hooks,
         )
     except Exception:  # noqa: BLE001 - reported with its traceback, the sweep goes on
         return Outcome(spec, error=traceback.format_exc())
@@ -115,11 +132,11 @@ def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
 
 
 def _describe(outcome: Outcome) -> str:
+    from benchmark.terminal import run_summary
+
     if outcome.error is not None:
         return f"failed {outcome.spec.run_id}: {outcome.error.strip().splitlines()[-1]}"
-    clocks = outcome.record.clocks if outcome.record else {}
-    shown = ", ".join(f"{name} {clock.display()}" for name, clock in clocks.items() if name in ("tau_rule", "tau_mem"))
-    return f"done {outcome.spec.run_id}" + (f" ({shown})" if shown else "")
+    return run_summary(outcome.record) if outcome.record else f"done {outcome.spec.run_id}"
 
 
 # --- local: this process, or a pool of spawned processes ----------------------------------------
@@ -131,28 +148,32 @@ def threads_per_worker(jobs: int) -> int:
     return max(1, cores // max(1, jobs))
 
 
-def _init_worker(threads: int, include: tuple[str, ...]) -> None:
-    """Runs once in each spawned worker: thread budget, then the plugins the specs may name."""
+def _init_worker(threads: int, include: tuple[str, ...], log_level: int | None = None) -> None:
+    """Runs once in each spawned worker: logging, thread budget, then the plugins the specs may name."""
     import torch
 
     from benchmark.plugins import load_plugins
 
+    if log_level is not None:
+        from benchmark.log import configure
+
+        configure(log_level)
     torch.set_num_threads(threads)
     load_plugins(include)
 
 
-def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = print) -> list[Outcome]:
+def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = logger.info, callbacks: Sequence[Any] = ()) -> list[Outcome]:
     """`jobs` = 1: one after another in this process; more: a 'spawn' process pool of that many workers."""
     outcomes: list[Outcome] = []
     if jobs <= 1 or len(specs) == 1:
         for index, spec in enumerate(specs):
-            outcome = run_one(spec, options)
+            outcome = run_one(spec, options, callbacks=callbacks)
             report(f"[{index + 1}/{len(specs)}] {_describe(outcome)}")
             outcomes.append(outcome)
         return outcomes
     workers = min(jobs, len(specs))
     context = get_context("spawn")  # fork would copy torch's thread pools and any CUDA state
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads_per_worker(workers), options.include)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads_per_worker(workers), options.include, options.log_level)) as pool:
         futures = {pool.submit(run_one, spec, options, index % workers): spec for index, spec in enumerate(specs)}
         remaining = set(futures)
         try:
@@ -176,7 +197,7 @@ def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, r
 
 def _ray_task(spec: RunSpec, options: RunOptions, threads: int) -> Outcome:
     """Body of a Ray task: same as a pool worker, on whichever node Ray chose."""
-    _init_worker(threads, options.include)
+    _init_worker(threads, options.include, options.log_level)
     return run_one(spec, options)
 
 
@@ -189,7 +210,7 @@ def gpus_per_run(device: str, cluster_gpus: float) -> float:
     return 0.0
 
 
-def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = print) -> list[Outcome]:
+def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = logger.info) -> list[Outcome]:
     """Submit each run as a Ray task; `ray.init` honours RAY_ADDRESS (a cluster) or starts a local instance."""
     try:
         import ray
