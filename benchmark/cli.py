@@ -9,6 +9,7 @@ and the sweep exits 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,6 +17,8 @@ from typing import Any, Sequence
 EXIT_USER_ERROR = 2
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+logger = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
@@ -41,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.py|MODULE",
         help="import a plugin that registers tasks or adapters (repeatable); installed plugins are found through entry points",
     )
+    plugin.add_argument("--verbosity", choices=("debug", "info", "warning", "error"), help="log level on stderr (default info; warning with --quiet)")
     parser = _Parser(prog="python -m benchmark", description="two-clocks: measure when a generative model learns a rule (τ_rule) and when it starts copying (τ_mem).")
     parser.add_argument("--version", action="version", version=f"two-clocks {benchmark.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,export}")
     commands.required = True
 
     run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     run.add_argument("-j", "--jobs", type=_positive_int, help="runs in parallel (local backend; default 1)")
     run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or lines, warnings and errors only (the final table still prints)")
+    run.add_argument("--wide", action="store_true", help="print the full markdown leaderboard instead of the compact table")
+    run.add_argument(
+        "--report-to", nargs="+", default=[], metavar="TRACKER[:k=v,...]",
+        help="trackers: tensorboard, jsonl, csv (built in), wandb, mlflow (extras), or module:Class; e.g. wandb:project=x,mode=offline",
+    )
     run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint.pt after a run finishes")
     run.add_argument("--smoke", action="store_true", help="shrink steps and samples to seconds (also TWO_CLOCKS_SMOKE=1)")
     run.add_argument("--dry-run", action="store_true", help="validate and list the runs, train nothing")
@@ -92,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     basins.add_argument("--device", default="cpu", help="auto, cpu, cuda or cuda:N (default: cpu)")
     basins.add_argument("--plot", action="store_true", help="also write basins.png (needs matplotlib)")
     basins.add_argument("--quiet", action="store_true", help="no per-checkpoint progress lines")
+
+    export = commands.add_parser(
+        "export", parents=[plugin], help="write a run's trained model with save_pretrained, plus a model card",
+        description="Write the model of a run folder in its library's own format (save_pretrained: loadable with "
+        "from_pretrained) and a README.md model card with the run's spec and clocks. The weights come from the run's "
+        "checkpoint: finished runs keep one only with --keep-checkpoints, which also keeps every eval step.",
+    )
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (holding spec.json and a checkpoint)")
+    export.add_argument("out", metavar="OUT", help="folder to write the model into (created; must be empty or absent)")
+    export.add_argument("--step", type=_non_negative_int, help="a kept eval step (checkpoints/step_<k>.pt; default: the latest checkpoint)")
     return parser
 
 
@@ -145,10 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         from benchmark.plugins import load_plugins
 
-        if args.command != "run":  # run loads the sweep file's includes too, after reading it
-            load_plugins(args.include)
-        commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins}
-        return commands[args.command](args)
+        from benchmark import log
+
+        level = args.verbosity or ("warning" if getattr(args, "quiet", False) else "info")
+        with log.configured(level):
+            if args.command != "run":  # run loads the sweep file's includes too, after reading it
+                load_plugins(args.include)
+            commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "export": command_export}
+            return commands[args.command](args)
     except user_errors as error:
         return _fail(str(error))
     except KeyboardInterrupt:
@@ -165,10 +188,9 @@ def _fail(message: str) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Validate the whole sweep, then run it on the chosen backend and print its leaderboard."""
-    from benchmark import leaderboard, sweep
-    from benchmark.backends import RunOptions, execute
-    from benchmark.plugins import load_plugins
+    """Validate the whole sweep, run it on the chosen backend, print the compact leaderboard and write the full one."""
+    from benchmark import api, leaderboard, sweep, terminal
+    from benchmark.log import LEVELS
 
     protocol: dict[str, Any] = {}
     if args.protocol_args:
@@ -191,34 +213,37 @@ def command_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         include=tuple(args.include),
     )
-    if args.config is None and (args.tasks or args.adapters):
-        base = sweep.Sweep(blocks=(sweep.Block(),))  # a sweep given by flags alone starts empty
-    else:
-        base = sweep.load_sweep(args.config)  # None: the packaged default job
-    plan = sweep.apply_overrides(base, flags)
-    load_plugins(plan.include)
-    smoke = sweep.smoke_enabled(args.smoke)
-    output = _check_output(Path(plan.output))
-    _check_device(plan.device, plan.backend)
-    specs = sweep.expand(plan, smoke=smoke)
-    report = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    if smoke:
-        report("smoke mode: " + ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
+    level = LEVELS[args.verbosity or ("warning" if args.quiet else "info")]
+    plan = api.plan_sweep(
+        args.config, flags, smoke=args.smoke, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints,
+        report_to=args.report_to, log_level=level, create_output=not args.dry_run,
+    )
+    if plan.smoke:
+        logger.info("smoke mode: %s", ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
     if args.dry_run:
-        for spec in specs:
+        for spec in plan.specs:
             print(spec.run_id)
         return 0
-    _writable(lambda: output.mkdir(parents=True, exist_ok=True), output)
-    options = RunOptions(output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints, include=tuple(_absolute(i) for i in plan.include))
-    result = execute(specs, options, backend=plan.backend, jobs=plan.jobs, report=report)
+    result = api.execute(plan)
     if result.records:
-        print(leaderboard.to_markdown(leaderboard.build(result.records)))
+        board = leaderboard.build(result.records)
+        markdown_path = Path(plan.options.output) / "leaderboard.md"
+        _writable(lambda: leaderboard.write(board, markdown_path), markdown_path)
+        print(leaderboard.to_markdown(board) if args.wide else terminal.summary_text(board, _shown_path(markdown_path)))
     for failure in result.failures:
         print(f"run {failure.spec.run_id} failed:\n{failure.error}", file=sys.stderr)
     if result.failures:
-        print(f"error: {len(result.failures)} of {len(specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
+        print(f"error: {len(result.failures)} of {len(plan.specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
     return 0
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when it is inside it (shorter to read), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _writable(action: Any, path: Any) -> Any:
@@ -230,37 +255,10 @@ def _writable(action: Any, path: Any) -> Any:
         raise UsageError(f"cannot write {where}: {error.strerror or error}") from None
 
 
-def _check_output(output: Path) -> Path:
-    """The runs folder must be a folder (or creatable as one): checked before anything trains."""
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"output path {output} is a file, expected a folder for runs")
-    for parent in output.parents:
-        if parent.exists() and not parent.is_dir():
-            raise UsageError(f"output path {output} is inside {parent}, which is a file")
-    return output
-
-
 def _check_device(device: str, backend: str) -> None:
-    """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
-    import torch
+    from benchmark.api import check_device
 
-    from adapters.base import resolve_device
-
-    try:
-        if backend == "ray":
-            if device != "auto":
-                torch.device(device)
-        else:
-            resolve_device(device)
-    except (ValueError, RuntimeError) as error:
-        message = str(error) if "device" in str(error) else f"device must be auto, cpu, cuda or cuda:N, got {device!r}"
-        raise UsageError(message) from None
-
-
-def _absolute(include: str) -> str:
-    """Plugin files are given to workers as absolute paths (their working folder may differ)."""
-    path = Path(include)
-    return str(path.resolve()) if include.endswith(".py") or path.is_file() else include
+    check_device(device, backend)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -331,7 +329,7 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         print(markdown, end="")
     for path in (args.out, args.json):
         if path is not None:
-            print(f"wrote {path}", file=sys.stderr)
+            logger.info("wrote %s", path)
     return 0
 
 
@@ -348,7 +346,7 @@ def command_plot(args: argparse.Namespace) -> int:
     from benchmark.plots import plot_all
 
     written = _writable(lambda: plot_all(args.runs, args.out), args.out)
-    print(f"wrote {len(written)} figures under {args.out}", file=sys.stderr)
+    logger.info("wrote %d figures under %s", len(written), args.out)
     return 0
 
 
@@ -379,12 +377,28 @@ def command_basins(args: argparse.Namespace) -> int:
     for run_dir in map(Path, args.run_dirs):
         if not run_dir.is_dir():
             raise UsageError(f"{run_dir} is not a folder (expected a run folder holding spec.json)")
-        progress = None if args.quiet else (lambda line, name=run_dir.name: print(f"{name}: {line}", file=sys.stderr))
+        progress = None if args.quiet else (lambda line, name=run_dir.name: logger.info("%s: %s", name, line))
         summary = analyse_run(run_dir, config, device=args.device, progress=progress)
         print(Path(run_dir / SUMMARY_FILE).read_text())
         written = [BASINS_FILE, SUMMARY_FILE]
         if args.plot:
             plot_basins(summary, run_dir / PLOT_FILE)
             written.append(PLOT_FILE)
-        print(f"wrote {', '.join(written)} in {run_dir} ({summary['wall_time_s']:.1f} s)", file=sys.stderr)
+        logger.info("wrote %s in %s (%.1f s)", ", ".join(written), run_dir, summary["wall_time_s"])
+    return 0
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """save_pretrained of the run's model at a kept step, a model card and two_clocks.json, in OUT."""
+    from benchmark.export import export_run
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir} is not a folder (expected a run folder holding spec.json)")
+    info = _writable(lambda: export_run(run_dir, args.out, step=args.step), args.out)
+    model = info["model"]
+    logger.info("wrote %s.%s at step %d to %s (load it with %s.from_pretrained; model card: README.md)", model["library"], model["class"], info["step"], args.out, model["class"])
     return 0
