@@ -55,7 +55,7 @@ def _compact_cells(row: Mapping[str, Any]) -> list[str]:
 def compact_table(board: Mapping[str, Any], width: int = WIDTH) -> str:
     """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide.
 
-    Labels (adapter, task) are shortened with '…' when the table would be wider; clocks never are.
+    Labels (adapter, task) lose their middle ('…') when the table would be wider; clocks never do.
     A row whose protocol settings differ from the others' gets its protocol label appended to the task.
     """
     from tabulate import tabulate
@@ -107,7 +107,11 @@ def _fit_lines(board: Mapping[str, Any]) -> list[str]:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """'memorizer batch_size=128' → 'memo…size=128': the middle goes, the knob values that tell rows apart stay."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
 
 
 # --- one line per finished run ----------------------------------------------------------------------
