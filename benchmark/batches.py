@@ -47,3 +47,44 @@ class BatchSampler:
         self.rng.bit_generator.state = state["rng"]
         self.order = np.asarray(state["order"], dtype=np.int64)
         self.position = int(state["position"])
+
+
+class TrainingSetSampler:
+    """Batches of the fixed training set, in the order a `BatchSampler` of indices gives."""
+
+    def __init__(self, train: np.ndarray, batch_size: int, mode: str, seed: int) -> None:
+        self.train = train
+        self.indices = BatchSampler(len(train), batch_size, mode, seed)
+
+    def next(self) -> np.ndarray:
+        """(batch_size, *shape) training samples."""
+        return self.train[self.indices.next()]
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.indices.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.indices.load_state_dict(state)
+
+
+class StreamSampler:
+    """Batches drawn fresh from the task's exact sampler (`n: stream`): no fixed training set, nothing to copy.
+
+    The numpy Generator's state is checkpointed, so a resumed run draws the very batches it would have.
+    """
+
+    def __init__(self, task: Any, batch_size: int, seed: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.task, self.batch_size = task, batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def next(self) -> np.ndarray:
+        """(batch_size, *shape) valid samples."""
+        return self.task.sample(self.batch_size, self.rng)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]

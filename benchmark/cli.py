@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugin.add_argument("--verbosity", choices=("debug", "info", "warning", "error"), help="log level on stderr (default info; warning with --quiet)")
     parser = _Parser(prog="python -m benchmark", description="two-clocks: measure when a generative model learns a rule (τ_rule) and when it starts copying (τ_mem).")
     parser.add_argument("--version", action="version", version=f"two-clocks {benchmark.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,export}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,reclock,export}")
     commands.required = True
 
     run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--adapters", nargs="+", default=[], metavar="ADAPTER[:k=v,...]", help="adapters with knobs: dit gpt:depth=4")
     run.add_argument("--task-args", nargs="+", default=[], metavar="TASK:k=v,...", help="knobs added to a task of the sweep")
     run.add_argument("--adapter-args", nargs="+", default=[], metavar="ADAPTER:k=v,...", help="knobs added to an adapter of the sweep: dit:depth=4,width=128")
-    run.add_argument("--n", nargs="+", type=_positive_int, default=[], metavar="N", help="training-set sizes")
+    run.add_argument("--n", nargs="+", type=_training_set_size, default=[], metavar="N", help="training-set sizes; 'stream': fresh samples every batch (the intrinsic rule clock)")
     run.add_argument("--seeds", nargs="+", type=_non_negative_int, default=[], metavar="SEED", help="seeds")
     run.add_argument("--max-steps", type=_positive_int, metavar="STEPS", help="training steps per run (protocol max_steps)")
     run.add_argument("--eval-samples", type=_positive_int, metavar="M", help="samples per eval (protocol eval_samples)")
@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     basins.add_argument("--plot", action="store_true", help="also write basins.png (needs matplotlib)")
     basins.add_argument("--quiet", action="store_true", help="no per-checkpoint progress lines")
 
+    reclock = commands.add_parser(
+        "reclock", parents=[plugin], help="re-read protocol-1.0 runs with protocol 2.0's clocks (where 1.0's metrics suffice)",
+        description="Write, for every protocol-1.0 run under RUNS, a schema-2 record whose clocks follow protocol 2.0's definitions, "
+        "rebuilt from the 1.0 curves (near-copies were not recorded in 1.0: non-copies exclude exact copies only, and τ_mem_near is not available). "
+        "Render them with `leaderboard OUT`: benchmark/PROTOCOL.md, 'Re-reading protocol 1.0'.",
+    )
+    reclock.add_argument("runs", nargs="+", metavar="RUNS", help="folder(s) of protocol-1.0 runs")
+    reclock.add_argument("--out", required=True, metavar="DIR", help="folder for the re-read runs (one sub-folder per run id)")
+
     export = commands.add_parser(
         "export", parents=[plugin], help="write a run's trained model with save_pretrained, plus a model card",
         description="Write the model of a run folder in its library's own format (save_pretrained: loadable with "
@@ -133,6 +142,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def _training_set_size(text: str) -> int | str:
+    if text.strip() == "stream":
+        return "stream"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'stream', got {text!r}") from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -170,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with log.configured(level):
             if args.command != "run":  # run loads the sweep file's includes too, after reading it
                 load_plugins(args.include)
-            commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "export": command_export}
+            commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "reclock": command_reclock, "export": command_export}
             return commands[args.command](args)
     except user_errors as error:
         return _fail(str(error))
@@ -401,4 +419,19 @@ def command_export(args: argparse.Namespace) -> int:
     info = _writable(lambda: export_run(run_dir, args.out, step=args.step), args.out)
     model = info["model"]
     logger.info("wrote %s.%s at step %d to %s (load it with %s.from_pretrained; model card: README.md)", model["library"], model["class"], info["step"], args.out, model["class"])
+    return 0
+
+
+# --- reclock -----------------------------------------------------------------------------------
+
+
+def command_reclock(args: argparse.Namespace) -> int:
+    """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
+    from benchmark.reclock import reclock_runs
+
+    from benchmark.api import check_output
+
+    out = check_output(Path(args.out))
+    written = _writable(lambda: reclock_runs(args.runs, out), out)
+    logger.info("re-read %d protocol-1.0 runs into %s (render them with: python -m benchmark leaderboard %s)", len(written), out, out)
     return 0

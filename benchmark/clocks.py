@@ -1,10 +1,12 @@
-"""Reading the two clocks off a training curve: pure functions of (steps, values) arrays, no model needed.
+"""Reading the clocks off a training curve: pure functions of (steps, values) arrays, no model needed.
 
 A clock fires at the first eval that starts a run of `hold` consecutive evals at or above the threshold
-(a one-eval blip never fires it). Its step is interpolated linearly in log10(step) between the last eval
-below and that first eval at/above; when the eval below is step 0 (where log-step has no finite value)
-the clock is the first eval at/above. A clock that never fires is right-censored at the last step seen:
-the true value is larger, never NaN or zero. See benchmark/PROTOCOL.md for the reasons.
+(a one-eval blip never fires it; an undefined value counts as below). Its step is interpolated linearly
+in log10(step) between the last eval below and that first eval at/above; when the eval below is step 0
+(where log-step has no finite value) or its value is undefined, the clock is the first eval at/above.
+A clock that never fires is right-censored at the last step seen: the true value is larger, never NaN
+or zero. A clock whose curve does not exist for the run (τ_mem of a stream run) is not applicable.
+See benchmark/PROTOCOL.md for the reasons.
 """
 
 from __future__ import annotations
@@ -16,14 +18,21 @@ import numpy as np
 
 from benchmark.records import Clock, Window
 
-CLOCK_METRICS = {"tau_rule": "valid_norm", "tau_mem": "mem_excess", "tau_mem_strong": "mem_excess"}
+# clock -> (curve in metrics.jsonl, the protocol knob holding its threshold)
+CLOCK_CURVES = {
+    "tau_rule": ("noncopy_valid_norm", "theta_rule"),
+    "tau_mem": ("mem_excess", "theta_mem"),
+    "tau_mem_strong": ("mem_excess", "theta_mem_strong"),
+    "tau_mem_near": ("copy_excess_near", "theta_mem"),
+}
+COPY_CLOCKS = ("tau_mem", "tau_mem_strong", "tau_mem_near")  # not applicable without a training set
 
 
 def first_held_index(values: Sequence[float] | np.ndarray, threshold: float, hold: int) -> int | None:
     """Index of the first eval starting `hold` consecutive evals with value ≥ threshold; None if there is none."""
     if hold < 1:
         raise ValueError(f"hold must be a positive integer, got {hold}")
-    above = np.asarray(values, dtype=float) >= threshold  # NaN counts as below
+    above = np.asarray(values, dtype=float) >= threshold  # NaN (undefined) counts as below
     if len(above) < hold:
         return None
     runs = np.convolve(above.astype(np.int64), np.ones(hold, dtype=np.int64), mode="valid")  # evals above in each window
@@ -35,8 +44,8 @@ def crossing_step(steps: np.ndarray, values: np.ndarray, threshold: float, index
     """Step where the curve crosses `threshold` between eval `index − 1` (below) and eval `index` (at/above), in log-step."""
     steps = np.asarray(steps, dtype=float)
     values = np.asarray(values, dtype=float)
-    if index == 0 or steps[index - 1] <= 0:
-        return float(steps[index])
+    if index == 0 or steps[index - 1] <= 0 or not math.isfinite(values[index - 1]):
+        return float(steps[index])  # nothing to interpolate from: the first eval at/above (an upper estimate)
     below, above = values[index - 1], values[index]
     if not below < threshold <= above:
         raise ValueError(f"eval {index - 1} must be below and eval {index} at/above {threshold}, got {below} and {above}")
@@ -48,17 +57,17 @@ def crossing_step(steps: np.ndarray, values: np.ndarray, threshold: float, index
 
 def read_clock(
     steps: Sequence[float] | np.ndarray,
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float | None] | np.ndarray,
     threshold: float,
     hold: int,
     *,
     metric: str,
     batch_size: int,
-    n_train: int,
+    n_train: int | None,
 ) -> Clock:
     """The clock of one curve: interpolated crossing step, or censored at the last step evaluated."""
     steps = np.asarray(steps, dtype=float)
-    values = np.asarray(values, dtype=float)
+    values = np.array([math.nan if v is None else v for v in values], dtype=float)
     if steps.shape != values.shape or steps.ndim != 1 or len(steps) == 0:
         raise ValueError(f"steps and values must be equal-length non-empty 1-D arrays, got {steps.shape} and {values.shape}")
     if np.any(np.diff(steps) <= 0):
@@ -69,36 +78,80 @@ def read_clock(
     return Clock(step=step, censored=censored, epoch=to_epochs(step, batch_size, n_train), metric=metric, threshold=float(threshold))
 
 
-def to_epochs(step: float, batch_size: int, n_train: int) -> float:
-    """Steps to epochs (passes over the N training samples): the axis on which τ_mem is expected to be flat."""
-    return float(step) * batch_size / n_train
+def not_applicable(metric: str, threshold: float) -> Clock:
+    """A clock whose curve does not exist for this run (a copy clock without a training set)."""
+    return Clock(step=None, censored=False, epoch=None, metric=metric, threshold=float(threshold), applicable=False)
 
 
-def read_window(rule: Clock, mem: Clock) -> Window:
-    """The innovation window [τ_rule, τ_mem]: open, vanished or censored, with bounds where a clock is censored."""
-    if not mem.censored and not rule.censored:
-        steps = mem.step - rule.step
-        log_window = math.log10(max(mem.step, 1.0) / max(rule.step, 1.0))
-        status = "open" if rule.step < mem.step else "vanished"
-        return Window(status=status, steps=steps, log_window=log_window, lower=None, upper=None)
+def to_epochs(step: float, batch_size: int, n_train: int | None) -> float | None:
+    """Steps to epochs (passes over the N training samples), the axis on which τ_mem is expected to be flat; None in stream mode."""
+    return None if n_train is None else float(step) * batch_size / n_train
+
+
+def read_window(rule: Clock, mem: Clock, steps: Sequence[float], novel_valid: Sequence[float | None]) -> Window:
+    """The innovation window [τ_rule, τ_mem]: status, width (or bounds), and its height and area from `novel_valid`.
+
+    open: τ_rule fired and τ_mem fired later or never; closed: both fired, τ_rule ≥ τ_mem; not learned:
+    τ_mem fired, τ_rule never did; censored: neither fired; stream: no τ_mem (no training set).
+    """
+    height, area = window_height_and_area(steps, novel_valid, None if not mem.applicable or mem.censored else mem.step)
+    base = dict(height=height, area=area, steps=None, log_window=None, lower=None, upper=None)
+    if not mem.applicable:
+        return Window(status="stream", **base)
+    if not rule.censored and not mem.censored:
+        base.update(steps=mem.step - rule.step, log_window=math.log10(max(mem.step, 1.0) / max(rule.step, 1.0)))
+        return Window(status="open" if rule.step < mem.step else "closed", **base)
     if not mem.censored:
         # Memorization fired but the rule never did: τ_rule > last step ≥ τ_mem, so the window is below τ_mem − last.
-        return Window(status="vanished", steps=None, log_window=None, lower=None, upper=mem.step - rule.step)
+        return Window(status="not learned", **{**base, "upper": mem.step - rule.step})
     if not rule.censored:
         # The rule fired and memorization not yet: τ_mem > last step, so the window is at least last − τ_rule.
-        return Window(status="censored", steps=None, log_window=None, lower=mem.step - rule.step, upper=None)
-    return Window(status="censored", steps=None, log_window=None, lower=None, upper=None)
+        return Window(status="open", **{**base, "lower": mem.step - rule.step})
+    return Window(status="censored", **base)
 
 
-def read_clocks(rows: Sequence[Mapping[str, Any]], protocol: Any, *, batch_size: int, n_train: int) -> dict[str, Any]:
-    """τ_rule, τ_mem, τ_mem_strong (Clock) and the window (Window) from eval rows under `protocol`'s thresholds."""
+def window_height_and_area(steps: Sequence[float], novel_valid: Sequence[float | None], until: float | None) -> tuple[float, float]:
+    """(max novel_valid before `until`, ∫ novel_valid d log10(step) from step 1 to `until`); `until` None: the last eval.
+
+    The area is a trapezoid sum on log10(step) over the evals at step ≥ 1; the curve is held flat from its
+    first such eval back to step 1 and interpolated (linearly in log-step) at `until`. Unit: decades of
+    steps at full novelty, so an area of 1.5 is one and a half decades in which every sample was new and valid.
+    Undefined values count as 0.
+    """
+    x = np.asarray(steps, dtype=float)
+    y = np.array([0.0 if v is None else v for v in novel_valid], dtype=float)
+    end = float(x[-1]) if until is None else float(until)
+    before = x < end if until is not None else np.ones(len(x), dtype=bool)
+    height = float(y[before].max()) if before.any() else 0.0
+    keep = x >= 1.0
+    x, y = x[keep], y[keep]
+    if end < 1.0 or len(x) == 0:
+        return height, 0.0
+    logs = np.log10(x)
+    if logs[0] > 0.0:
+        logs, y = np.concatenate([[0.0], logs]), np.concatenate([[y[0]], y])
+    stop = math.log10(end)
+    inside = logs < stop
+    knots = np.concatenate([logs[inside], [stop]])
+    values = np.concatenate([y[inside], [float(np.interp(stop, logs, y))]])
+    return height, float(np.sum((knots[1:] - knots[:-1]) * (values[1:] + values[:-1]) / 2.0))
+
+
+def read_clocks(rows: Sequence[Mapping[str, Any]], protocol: Any, *, batch_size: int, n_train: int | None) -> dict[str, Any]:
+    """Every clock (CLOCK_CURVES) and the window from eval rows under `protocol`'s thresholds; n_train None: stream."""
     steps = np.array([row["step"] for row in rows], dtype=float)
-    thresholds = {"tau_rule": protocol.theta_rule, "tau_mem": protocol.theta_mem, "tau_mem_strong": protocol.theta_mem_strong}
     clocks: dict[str, Any] = {}
-    for name, metric in CLOCK_METRICS.items():
-        values = np.array([row[metric] for row in rows], dtype=float)
-        clocks[name] = read_clock(
-            steps, values, thresholds[name], protocol.hold, metric=metric, batch_size=batch_size, n_train=n_train
-        )
-    clocks["window"] = read_window(clocks["tau_rule"], clocks["tau_mem"])
+    for name, (metric, knob) in CLOCK_CURVES.items():
+        threshold = getattr(protocol, knob)
+        if n_train is None and name in COPY_CLOCKS:
+            clocks[name] = not_applicable(metric, threshold)
+            continue
+        values = [row.get(metric) for row in rows]
+        clocks[name] = read_clock(steps, values, threshold, protocol.hold, metric=metric, batch_size=batch_size, n_train=n_train)
+    clocks["window"] = read_window(clocks["tau_rule"], clocks["tau_mem"], steps, [row.get("novel_valid") for row in rows])
     return clocks
+
+
+def rule_unreadable(rows: Sequence[Mapping[str, Any]], hold: int) -> bool:
+    """True when the last `hold` evals left too few non-copies to read the rule curve (it is undefined there)."""
+    return len(rows) >= hold and all(row.get("noncopy_valid_norm") is None for row in rows[-hold:])

@@ -19,6 +19,7 @@ from benchmark.config import ConfigError
 
 EXPORT_FILE = "two_clocks.json"
 CARD_FILE = "README.md"
+CARD_METRICS = ("valid", "valid_norm", "noncopy_valid", "noncopy_valid_norm", "mem", "near", "control", "novel_valid")  # shown when the row has them
 
 
 class ExportError(ConfigError):
@@ -116,7 +117,7 @@ def model_card(info: dict[str, Any]) -> str:
     clocks = info.get("clocks") or {}
     shown = ", ".join(f"{name} {_display(clock)}" for name, clock in clocks.items()) or "run not finished"
     eval_row = info.get("eval_at_step") or {}
-    metrics = ", ".join(f"{key} {eval_row[key]:.3f}" for key in ("valid", "valid_norm", "mem", "control", "novel_valid") if isinstance(eval_row.get(key), (int, float)))
+    metrics = ", ".join(f"{key} {value:.3f}" for key, value in eval_row.items() if key in CARD_METRICS and isinstance(value, (int, float)) and not isinstance(value, bool))
     task_knobs = ", ".join(f"{k}={v}" for k, v in spec["task"].get("config", {}).items())
     load = _load_snippet(model)
     return f"""---
@@ -174,5 +175,7 @@ def _clock_dict(clock: Any) -> dict[str, Any]:
 
 
 def _display(clock: dict[str, Any]) -> str:
+    if clock.get("step") is None or clock.get("applicable") is False:
+        return "n/a"
     value = f"{clock['step']:.0f}"
     return f"> {value}" if clock.get("censored") else value

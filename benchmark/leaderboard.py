@@ -1,7 +1,9 @@
 """The leaderboard: a deterministic rendering of run records as markdown (tabulate) and JSON.
 
 Rendered from records only (never live state), so the same folder always gives the same bytes: no
-timestamps, sorted rows, fixed bootstrap seed. The aggregation rules live in `benchmark.aggregate`.
+timestamps, sorted rows. Cells and their statistics come from `benchmark.groups` (medians over seeds,
+order-statistic intervals with their exact coverage), the predicted windows from τ_rule^∞ likewise,
+and the scaling fits from `benchmark.fits`.
 """
 
 from __future__ import annotations
@@ -11,18 +13,14 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark.aggregate import (
-    BOOTSTRAP_RESAMPLES,
-    BOOTSTRAP_SEED,
-    ScalingFit,
-    aggregate,
-    group_key,
-    scaling_fits,
-)
+from benchmark.display import format_percent
+from benchmark.fits import ScalingFit, scaling_fits
+from benchmark.groups import aggregate, clocks_version, group_key, predictions
 from benchmark.records import Record
 from benchmark.spec import canonical_json
+from benchmark.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
 
-LEADERBOARD_SCHEMA_VERSION = 1
+LEADERBOARD_SCHEMA_VERSION = 2
 COLUMNS = (
     "adapter",
     "task",
@@ -32,13 +30,19 @@ COLUMNS = (
     "seeds",
     "τ_rule",
     "τ_mem",
+    "τ_mem near",
+    "status",
     "window",
     "log-window",
-    "status",
+    "height",
+    "area",
     "τ_rule (epochs)",
     "τ_mem (epochs)",
 )
-PROTOCOL_FIELDS = ("max_steps", "eval_schedule", "eval_points", "eval_samples", "batching", "theta_rule", "theta_mem", "theta_mem_strong", "hold", "early_stop", "sampling_seed")
+PROTOCOL_FIELDS = (
+    "max_steps", "eval_schedule", "eval_points", "eval_samples", "eval_samples_min", "batching", "near_distance",
+    "min_noncopy", "min_noncopy_fraction", "theta_rule", "theta_mem", "theta_mem_strong", "hold", "early_stop", "sampling_seed",
+)  # fmt: skip
 
 
 def build(records: Iterable[Record]) -> dict[str, Any]:
@@ -48,21 +52,26 @@ def build(records: Iterable[Record]) -> dict[str, Any]:
     fits = scaling_fits(records)
     adapter_labels = _labels([(g.adapter, g.adapter_config) for g in groups])
     task_labels = _labels([(g.task, g.task_config) for g in groups])
-    protocol_labels = _labels([("", g.protocol) for g in groups])
+    protocol_labels = _labels([("", {**g.protocol, "version": g.clocks_version}) for g in groups])
     rows = []
     for group in groups:
         rows.append(
             {
                 "adapter_label": adapter_labels[(group.adapter, canonical_json(group.adapter_config))],
                 "task_label": task_labels[(group.task, canonical_json(group.task_config))],
-                "protocol_label": protocol_labels[("", canonical_json(group.protocol))].strip(),
+                "protocol_label": protocol_labels[("", canonical_json({**group.protocol, "version": group.clocks_version}))].strip(),
                 **group.to_dict(),
             }
         )
+    by_id = {row["group_id"]: row for row in rows}
+    predicted = [{**p.to_dict(), "row": _cell_label(by_id[p.group_id])} for p in predictions(groups)]
+    known = [p for p in predicted if p["agrees"] is not None]
     return {
         "schema_version": LEADERBOARD_SCHEMA_VERSION,
         "methods": methods(records),
         "rows": rows,
+        "predictions": predicted,
+        "prediction_summary": {"cells": len(predicted), "known": len(known), "agree": sum(p["agrees"] for p in known)},
         "scaling": {name: [_fit_row(fit, adapter_labels, task_labels) for fit in items] for name, items in fits.items()},
         "records": sorted(record.run_id for record in records),
     }
@@ -75,17 +84,23 @@ def methods(records: Sequence[Record]) -> dict[str, Any]:
     protocol = {name: _distinct(record.protocol.get(name) for record in records) for name in PROTOCOL_FIELDS}
     return {
         "protocol_version": _distinct(record.protocol_version for record in records),
+        "clocks_version": _distinct(clocks_version(record) for record in records),
         "protocol": protocol,
         "package_version": _distinct(record.environment.get("two_clocks") for record in records),
         "rendered_by": benchmark.__version__,
         "num_records": len(records),
         "num_groups": len({group_key(r) for r in records}),
-        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "confidence": 0.95},
+        "statistics": {
+            "median_interval": "order statistics [x(k), x(n+1-k)], the narrowest whose exact coverage reaches the target",
+            "median_target": MEDIAN_TARGET,
+            "range_below": MEDIAN_MINIMUM,
+            "slope_method": SLOPE_METHOD,
+        },
     }
 
 
 def _distinct(values: Iterable[Any]) -> list[Any]:
-    """Sorted distinct values (one item when the records agree)."""
+    """Sorted distinct values (one item when the records agree); None (a knob a record lacks) sorts first."""
     unique = {canonical_json(value): value for value in values}
     return [unique[key] for key in sorted(unique)]
 
@@ -115,7 +130,12 @@ def _fit_row(fit: ScalingFit, adapter_labels: Mapping[tuple[str, str], str], tas
     data = fit.to_dict()
     data["adapter_label"] = adapter_labels.get((fit.adapter, canonical_json(fit.adapter_config)), fit.adapter)
     data["task_label"] = task_labels.get((fit.task, canonical_json(fit.task_config)), fit.task) if fit.complexity is not None else fit.task
+    data["full_batch_points"] = fit.full_batch_points
     return data
+
+
+def _cell_label(row: Mapping[str, Any]) -> str:
+    return f"{row['adapter_label']} · {row['task_label']} · N={_n(row)}"
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -131,7 +151,7 @@ def _no_nan(value: Any) -> Any:
 
 
 def to_markdown(board: Mapping[str, Any]) -> str:
-    """Methods header, the main table, and the scaling section, as GitHub markdown."""
+    """Methods header, the clocks table, predicted windows and scaling fits where there are any, as GitHub markdown."""
     from tabulate import tabulate  # local: keeps `python -m benchmark list` fast
 
     parts = ["# two-clocks leaderboard", "", _methods_markdown(board["methods"]), "", "## Clocks", ""]
@@ -139,44 +159,16 @@ def to_markdown(board: Mapping[str, Any]) -> str:
     mixed = any(row["protocol_label"] for row in rows)  # settings differ between rows: say which
     headers = (*COLUMNS, "protocol") if mixed else COLUMNS
     cells = [_row_cells(row) + ([row["protocol_label"]] if mixed else []) for row in rows]
-    parts.append(tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True))
-    parts += ["", _legend(), "", "## Scaling", "", "### τ_mem ∝ N^α", ""]
-    mem_fits = board["scaling"]["tau_mem_vs_n"]
+    parts += [tabulate(cells, headers=headers, tablefmt="github", disable_numparse=True), "", _legend(board["methods"])]
+    if board["predictions"]:
+        parts += ["", "## Intrinsic rule clock and predicted windows", "", _predictions_markdown(board)]
+    mem_fits, rule_fits = board["scaling"]["tau_mem_vs_n"], board["scaling"]["tau_rule_vs_complexity"]
+    if mem_fits or rule_fits:
+        parts += ["", "## Scaling"]
     if mem_fits:
-        cells = [
-            [
-                fit["adapter_label"],
-                fit["task_label"],
-                _complexity(fit["complexity"]),
-                ", ".join(_int(n) for n in sorted({p["x"] for p in fit["points"]})),
-                _fit_display(fit["fit"]),
-                _points_used(fit["fit"]),
-            ]
-            for fit in mem_fits
-        ]
-        parts.append(tabulate(cells, headers=("adapter", "task", "complexity", "N", "α [95 % CI]", "runs used"), tablefmt="github", disable_numparse=True))
-        parts += ["", "Fit of log10 τ_mem on log10 N over single runs whose τ_mem fired; interval: pairs bootstrap over runs."]
-    else:
-        parts.append("No fit: needs one adapter and task run at two or more values of N.")
-    parts += ["", "### τ_rule against complexity", ""]
-    rule_fits = board["scaling"]["tau_rule_vs_complexity"]
+        parts += ["", "### τ_mem ∝ N^α", "", _alpha_markdown(mem_fits)]
     if rule_fits:
-        medians = _rule_medians(board["rows"])
-        cells = [
-            [
-                fit["adapter_label"],
-                fit["task_label"],
-                _int(fit["n_train"]),
-                medians.get(_rule_key(fit), ""),
-                _fit_display(fit["fit"]),
-                _points_used(fit["fit"]),
-            ]
-            for fit in rule_fits
-        ]
-        parts.append(tabulate(cells, headers=("adapter", "task", "N", "median τ_rule by complexity", "β [95 % CI]", "runs used"), tablefmt="github", disable_numparse=True))
-        parts += ["", "Fit of log10 τ_rule on complexity (τ_rule grows ×10^β per unit) over single runs whose τ_rule fired."]
-    else:
-        parts.append("No fit: needs one adapter and task run at two or more complexities.")
+        parts += ["", "### τ_rule against complexity", "", _beta_markdown(rule_fits, rows)]
     return "\n".join(parts) + "\n"
 
 
@@ -184,63 +176,83 @@ def _methods_markdown(methods: Mapping[str, Any]) -> str:
     protocol = methods["protocol"]
     show = lambda values: ", ".join(_value(v) for v in values) + (" (mixed)" if len(values) > 1 else "")  # noqa: E731
     schedule = f"{show(protocol['eval_schedule'])}, {show(protocol['eval_points'])} evals after step 0, up to {show(protocol['max_steps'])} steps"
-    boot = methods["bootstrap"]
+    statistics = methods["statistics"]
     lines = [
-        f"- protocol version: {show(methods['protocol_version'])}",
-        f"- thresholds: τ_rule at valid_norm ≥ {show(protocol['theta_rule'])}; τ_mem at mem − control ≥ {show(protocol['theta_mem'])} (strong: {show(protocol['theta_mem_strong'])})",
-        f"- hold: a crossing must hold for {show(protocol['hold'])} consecutive evals",
-        f"- eval schedule: {schedule}; early stop: {show(protocol['early_stop'])}",
-        f"- eval samples: {show(protocol['eval_samples'])} per eval (sampling seed {show(protocol['sampling_seed'])}); batching: {show(protocol['batching'])}",
+        f"- protocol version: {show(methods['protocol_version'])}; clocks read with: {show(methods['clocks_version'])}",
+        f"- τ_rule: validity of non-copies (chance-normalised) ≥ {show(protocol['theta_rule'])}; non-copies: neither a copy nor within "
+        f"{show(protocol['near_distance'])} cell(s) of a training sample; read when at least max({show(protocol['min_noncopy'])}, "
+        f"{show(protocol['min_noncopy_fraction'])}·M) remain",
+        f"- τ_mem: mem − control ≥ {show(protocol['theta_mem'])} (strong: {show(protocol['theta_mem_strong'])}); τ_mem near: copies and near-copies beyond control ≥ {show(protocol['theta_mem'])}",
+        f"- hold: a crossing must hold for {show(protocol['hold'])} consecutive evals; early stop: {show(protocol['early_stop'])}",
+        f"- eval schedule: {schedule}",
+        f"- eval samples: {show(protocol['eval_samples_min'])} first, doubled up to M = {show(protocol['eval_samples'])} until every clock curve is clear of its threshold "
+        f"(sampling seed {show(protocol['sampling_seed'])}); batching: {show(protocol['batching'])}",
         f"- package version: {show(methods['package_version'])} (rendered by {methods['rendered_by']})",
-        f"- records: {methods['num_records']} runs in {methods['num_groups']} groups; medians over seeds, "
-        f"{int(boot['confidence'] * 100)} % percentile-bootstrap intervals ({boot['resamples']} resamples, seed {boot['seed']})",
+        f"- records: {methods['num_records']} runs in {methods['num_groups']} cells; medians over seeds with {statistics['median_interval']} "
+        f"{format_percent(statistics['median_target'])}, printed with that coverage, and called a range below {format_percent(statistics['range_below'])}; "
+        f"slopes: {statistics['slope_method']}",
     ]
     return "\n".join(lines)
 
 
-def _legend() -> str:
+def _legend(methods: Mapping[str, Any]) -> str:
     return (
-        "Clocks in steps: median over seeds [95 % interval]; `> x`: censored (the clock had not fired by step x). "
-        "window = τ_mem − τ_rule and log-window = log10(τ_mem / τ_rule) from the medians; status from the medians, "
-        "with the share of seeds agreeing when they do not all agree. Epochs = steps × batch / N."
+        "Clocks in steps: median over seeds, then its interval and the interval's exact coverage, e.g. `412 [380, 455] (93 %)`; "
+        "with fewer seeds than a 90 % interval needs, `(range a–b, 75 %)`: the spread of the seeds, not a confidence interval. "
+        "`> x`: a lower bound (the clock had not fired by step x in the runs that decide this number); `n/a`: no such clock (stream runs have no training set to copy). "
+        "status: open (τ_rule before τ_mem, or τ_mem not yet), closed (τ_rule ≥ τ_mem), not learned (copying began, the rule never came), "
+        "censored (neither clock fired), stream (no τ_mem); read off the medians, with the share of seeds agreeing when they do not all agree. "
+        "window = τ_mem − τ_rule and log-window = log10(τ_mem / τ_rule) from the medians (`>`/`<`: bounds). "
+        "height: the most novel-valid samples before τ_mem; area: ∫ novel-valid d log10(step) up to τ_mem, in decades (medians over seeds). "
+        "N† marks full-batch cells (N ≤ batch size: every batch holds the whole training set). Epochs = steps × batch / N."
     )
+
+
+def _n(row: Mapping[str, Any]) -> str:
+    if row["n_train"] == "stream":
+        return "stream"
+    return f"{int(row['n_train'])}{'†' if row['full_batch'] else ''}"
 
 
 def _row_cells(row: Mapping[str, Any]) -> list[str]:
     window = row["window"]
-    counts = window["status_counts"]
-    runs = sum(counts.values())
-    agreeing = counts.get(window["status"], 0)
-    status = window["status"] if agreeing == runs else f"{window['status']} ({agreeing}/{runs})"
     return [
         row["adapter_label"],
         row["task_label"],
         _complexity(row["complexity"]),
-        _int(row["n_train"]),
+        _n(row),
         _params(row["num_parameters"]),
         str(len(row["seeds"])),
-        _clock(row["tau_rule"]),
-        _clock(row["tau_mem"]),
+        _summary(row["clocks"]["tau_rule"]),
+        _summary(row["clocks"]["tau_mem"]),
+        _summary(row["clocks"]["tau_mem_near"]),
+        _status(window),
         _window(window, "steps", 0),
         _window(window, "log_window", 2),
-        status,
-        _clock(row["tau_rule_epochs"]),
-        _clock(row["tau_mem_epochs"]),
+        _summary(window["height"], digits=2),
+        _summary(window["area"], digits=2),
+        _summary(row["epochs"]["tau_rule"]),
+        _summary(row["epochs"]["tau_mem"]),
     ]
 
 
-def _clock(summary: Mapping[str, Any]) -> str:
-    from benchmark.aggregate import ClockSummary
+def _summary(summary: Mapping[str, Any] | None, digits: int = 0) -> str:
+    if summary is None:
+        return "n/a"
+    return MedianSummary(**{**summary, "ranks": tuple(summary["ranks"]) if summary["ranks"] else None}).display(digits)
 
-    return ClockSummary(**summary).display()
+
+def _status(window: Mapping[str, Any]) -> str:
+    counts = window["status_counts"]
+    runs = sum(counts.values())
+    agreeing = counts.get(window["status"], 0)
+    return window["status"] if agreeing == runs else f"{window['status']} ({agreeing}/{runs})"
 
 
 def _window(window: Mapping[str, Any], field: str, digits: int) -> str:
-    value = window[field]
-    if value is None or window["kind"] == "unknown":
-        return "—"
-    text = f"{value:.{digits}f}"
-    return {"lower": f"> {text}", "upper": f"< {text}"}.get(window["kind"], text)
+    from benchmark.display import format_window
+
+    return format_window(window[field], window["kind"], digits)
 
 
 def _complexity(value: float | None) -> str:
@@ -261,28 +273,78 @@ def _params(count: int) -> str:
     return str(count)
 
 
-def _fit_display(fit: Mapping[str, Any]) -> str:
+def _predictions_markdown(board: Mapping[str, Any]) -> str:
+    from tabulate import tabulate
+
+    cells = [[p["row"], _summary(p["tau_rule_stream"]), _summary(p["tau_mem"]), p["predicted"], p["measured"], {True: "yes", False: "no", None: "—"}[p["agrees"]]] for p in board["predictions"]]
+    summary = board["prediction_summary"]
+    table = tabulate(cells, headers=("cell", "τ_rule^∞ (stream)", "τ_mem(N)", "predicted", "measured", "agrees"), tablefmt="github", disable_numparse=True)
+    return (
+        f"{table}\n\nThe window is predicted to open iff the median intrinsic rule clock τ_rule^∞ (the same adapter and task trained on a stream "
+        f"of fresh samples) comes before the cell's median τ_mem(N); unknown where censoring leaves the order undecided. "
+        f"The prediction matched the measured window in {summary['agree']} of {summary['known']} cells where both are known "
+        f"({summary['cells'] - summary['known']} unknown)."
+    )
+
+
+def _alpha_markdown(fits: Sequence[Mapping[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    cells = []
+    for fit in fits:
+        ns = sorted({p["x"] for p in fit["points"]})
+        cells.append(
+            [
+                fit["adapter_label"],
+                fit["task_label"],
+                _complexity(fit["complexity"]),
+                f"{_int(ns[0])}–{_int(ns[-1])} ({len(ns)} values)",
+                f"{fit['full_batch_points']} of {len(fit['points'])}",
+                _slope(fit["fit"]),
+                _points(fit["fit"]),
+            ]
+        )
+    table = tabulate(cells, headers=("adapter", "task", "complexity", "N range", "full-batch runs", "α", "runs (censored)"), tablefmt="github", disable_numparse=True)
+    return f"{table}\n\nFit of log10 τ_mem on log10 N over single runs, censored runs kept as bounds (Tobit); interval: seeds as the units, coverage in brackets."
+
+
+def _beta_markdown(fits: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    medians = _rule_medians(rows)
+    cells = [
+        [fit["adapter_label"], fit["task_label"], "stream" if fit["n_train"] == "stream" else _int(fit["n_train"]), medians.get(_rule_key(fit), ""), _slope(fit["fit"]), _points(fit["fit"])]
+        for fit in fits
+    ]
+    table = tabulate(cells, headers=("adapter", "task", "N", "median τ_rule by complexity", "β", "runs (censored)"), tablefmt="github", disable_numparse=True)
+    return f"{table}\n\nFit of log10 τ_rule on complexity (τ_rule grows ×10^β per unit), censored runs kept as bounds; interval as for α."
+
+
+def _slope(fit: Mapping[str, Any]) -> str:
     if fit["slope"] is None:
-        return "—"
-    interval = f" [{fit['low']:.2f}, {fit['high']:.2f}]" if fit["low"] is not None else " (two points: no interval)"
-    return f"{fit['slope']:.2f}{interval}"
+        return f"no fit: {fit['reason']}"
+    if fit["low"] is None:
+        return f"{fit['slope']:.2f} (no interval: {fit['reason']})"
+    return f"{fit['slope']:.2f} [{fit['low']:.2f}, {fit['high']:.2f}] ({format_percent(fit['coverage'])})"
 
 
-def _points_used(fit: Mapping[str, Any]) -> str:
-    total = fit["points_used"] + fit["points_censored"]
-    censored = f" ({fit['points_censored']} censored, left out)" if fit["points_censored"] else ""
-    return f"{fit['points_used']} of {total}{censored}"
+def _points(fit: Mapping[str, Any]) -> str:
+    return f"{fit['points']} ({fit['points_censored']})"
 
 
 def _rule_key(item: Mapping[str, Any]) -> str:
-    return canonical_json([item["adapter"], item["adapter_config"], item["task"], item["n_train"], item["protocol"]])
+    return canonical_json([item["adapter"], item["adapter_config"], item["task"], item["n_train"], item["protocol"], item["clocks_version"]])
 
 
 def _rule_medians(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """'2: 120; 4: > 2000' per (adapter, task name, N): the median τ_rule at each complexity."""
+    from benchmark.display import format_bound
+
     table: dict[str, list[tuple[float, str]]] = {}
     for row in rows:
-        table.setdefault(_rule_key(row), []).append((row["complexity"], _clock({**row["tau_rule"], "runs": 1})))
+        clock = row["clocks"]["tau_rule"]
+        if clock is not None:
+            table.setdefault(_rule_key(row), []).append((row["complexity"], format_bound(clock["median"], clock["median_is_bound"])))
     return {key: "; ".join(f"{_complexity(c)}: {text}" for c, text in sorted(entries)) for key, entries in table.items()}
 
 

@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmark import leaderboard
+from benchmark.display import format_clock, format_percent
 from benchmark.records import find_record_files, load_records, read_record
 from benchmark.rundir import load_metrics
 
-CURVES = (("valid", "valid", "tab:blue"), ("mem", "mem", "tab:red"), ("novel_valid", "novel valid", "tab:green"), ("control", "control (chance mem)", "tab:gray"))
+CURVES = (
+    ("valid", "valid", "tab:blue"),
+    ("noncopy_valid", "valid among non-copies (τ_rule's curve)", "tab:purple"),
+    ("mem", "copies", "tab:red"),
+    ("near", "near-copies", "tab:orange"),
+    ("novel_valid", "novel valid", "tab:green"),
+    ("control", "control (chance copies)", "tab:gray"),
+)
 
 
 class PlotError(ValueError):
@@ -58,22 +66,23 @@ def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     figure, axes = pyplot.subplots(figsize=(6.4, 4.0))
     steps = [row["step"] for row in rows]
     for key, label, color in CURVES:
-        if rows and key in rows[0]:
-            axes.plot(steps, [row.get(key, math.nan) for row in rows], marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
+        values = [math.nan if row.get(key) is None else row[key] for row in rows]
+        if rows and not all(math.isnan(v) for v in values):
+            axes.plot(steps, values, marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
     clocks = record.clocks
-    for name, symbol, color in (("tau_rule", "τ_rule", "tab:blue"), ("tau_mem", "τ_mem", "tab:red")):
+    for name, symbol, color in (("tau_rule", "τ_rule", "tab:purple"), ("tau_mem", "τ_mem", "tab:red")):
         clock = clocks.get(name)
-        if clock:
-            text = f"{symbol} > {clock.step:.0f}" if clock.censored else f"{symbol} = {clock.step:.0f}"
-            axes.axvline(clock.step, color=color, linestyle=":" if clock.censored else "-", alpha=0.6, label=text)
+        if clock is not None and clock.applicable:
+            axes.axvline(clock.step, color=color, linestyle=":" if clock.censored else "-", alpha=0.6, label=f"{symbol} {format_clock(clock)}")
     if record.window.status == "open":
-        axes.axvspan(clocks["tau_rule"].step, clocks["tau_mem"].step, color="tab:green", alpha=0.08, label="innovation window")
+        end = clocks["tau_mem"].step if clocks["tau_mem"].fired else steps[-1]
+        axes.axvspan(clocks["tau_rule"].step, end, color="tab:green", alpha=0.08, label=f"innovation window ({record.window.status})")
     axes.set_xscale("symlog", linthresh=1.0)
     axes.set_xlim(left=0)  # steps are never negative; autoscale margins would give half the axis to them
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("training step")
     axes.set_ylabel("fraction of samples")
-    axes.set_title(f"{record.adapter_name} on {record.task_name} (complexity {record.complexity:g}), N={record.n_train}, seed {record.seed}", fontsize=9)
+    axes.set_title(f"{record.adapter_name} on {record.task_name} (complexity {record.complexity:g}), N={record.n_train}, seed {record.seed}: {record.window.status}", fontsize=9)
     axes.legend(fontsize=7, loc="center left")
     return _save(pyplot, figure, out / f"{record.run_id}.png")
 
@@ -86,8 +95,7 @@ def plot_tau_vs_n(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
     n_values = sorted({p["x"] for p in fit["points"]})
     if line["slope"] is not None:
         grid = [n_values[0], n_values[-1]]
-        interval = f" [{line['low']:.2f}, {line['high']:.2f}]" if line["low"] is not None else ""
-        axes.plot(grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {line['slope']:.2f}{interval} ({line['points_used']} runs)")
+        axes.plot(grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({line['points']} runs)")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("training-set size N")
@@ -104,13 +112,19 @@ def plot_tau_rule_vs_complexity(pyplot: Any, fit: Mapping[str, Any], path: Path)
     line = fit["fit"]
     xs = sorted({p["x"] for p in fit["points"]})
     if line["slope"] is not None:
-        axes.plot(xs, [10 ** (line["intercept"] + line["slope"] * x) for x in xs], color="black", label=f"β = {line['slope']:.2f} per unit ({line['points_used']} runs)")
+        axes.plot(xs, [10 ** (line["intercept"] + line["slope"] * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({line['points']} runs)")
     axes.set_yscale("log")
     axes.set_xlabel("rule complexity")
     axes.set_ylabel("τ_rule (steps)")
     axes.set_title(f"{fit['adapter_label']} on {fit['task']}, N={fit['n_train']}", fontsize=9)
     axes.legend(fontsize=7)
     return _save(pyplot, figure, path)
+
+
+def _slope_text(line: Mapping[str, Any]) -> str:
+    if line["low"] is None:
+        return f"{line['slope']:.2f} (no interval)"
+    return f"{line['slope']:.2f} [{line['low']:.2f}, {line['high']:.2f}] ({format_percent(line['coverage'])})"
 
 
 def _scatter(axes: Any, points: Iterable[Mapping[str, Any]], color: str, label: str) -> None:

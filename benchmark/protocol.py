@@ -19,12 +19,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchmark import records, terminal
-from benchmark.batches import BatchSampler
+from benchmark.batches import StreamSampler, TrainingSetSampler
 from benchmark.callbacks import Callback, CallbackList
-from benchmark.clocks import read_clocks, to_epochs
+from benchmark.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
 from benchmark.config import ConfigError
 from benchmark.datasets import check_n_train, derived_seed, draw_sets
 from benchmark.environment import describe_environment
+from benchmark.evaluation import measure_eval
 from benchmark.metrics import SampleMetrics
 from benchmark.records import Record, read_record
 from benchmark.rundir import (
@@ -39,7 +40,6 @@ from benchmark.rundir import (
 )
 from benchmark.schedule import eval_steps
 from benchmark.spec import PROTOCOL_VERSION, RunSpec
-from tasks.base import SAMPLE_DTYPE
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def check_spec(spec: RunSpec) -> None:
     from benchmark.config import build_config
 
     task = build_task(spec)
-    check_n_train(task, spec.n_train)
+    if not spec.stream:
+        check_n_train(task, spec.n_train)
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
     config = build_config(adapter_class.config_class, spec.adapter.config)
@@ -111,26 +112,33 @@ def run(
         return read_record(directory)
     protocol = spec.protocol
 
-    # 1. Data: N distinct training samples and a control set (errors here come before any file or training).
+    # 1. Data: N distinct training samples and a control set, or a stream (errors here come before any file or training).
     task = build_task(spec)
-    check_n_train(task, spec.n_train)
-    train, control, _ = draw_sets(task, spec.n_train, spec.seed)
-    metrics = SampleMetrics.for_sets(task, train, control)
+    if spec.stream:
+        train = control = None
+        sampler: TrainingSetSampler | StreamSampler | None = None
+    else:
+        check_n_train(task, spec.n_train)
+        train, control, _ = draw_sets(task, spec.n_train, spec.seed)
+    metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
     adapter = build_adapter(spec, task, device)
     batch_size = adapter.batch_size
-    train_on_device = torch.from_numpy(train.astype(np.int64)).to(adapter.device)
-    sampler = BatchSampler(spec.n_train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
+    if train is None:
+        sampler = StreamSampler(task, batch_size, derived_seed(spec.seed, "stream"))
+    else:
+        sampler = TrainingSetSampler(train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
+    n_train = None if spec.stream else spec.n_train
     schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
     prepare(directory, spec)
 
     # 2. Resume from the latest checkpoint, if any: model, optimiser, RNGs, batch order, curve so far.
-    step, rows, loss_sum, loss_count, elapsed, eval_time, done = 0, [], 0.0, 0, 0.0, 0.0, False
+    step, rows, loss_sum, loss_count, elapsed, eval_time, done, stop_reason = 0, [], 0.0, 0, 0.0, 0.0, False, None
     state = load_checkpoint(directory)
     if state is not None:
         adapter.load_state_dict(state["adapter"])
         sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["torch_rng"], adapter.device)
-        step, rows, done = state["step"], state["rows"], state["done"]
+        step, rows, done, stop_reason = state["step"], state["rows"], state["done"], state["stop_reason"]
         loss_sum, loss_count = state["loss_sum"], state["loss_count"]
         elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
 
@@ -150,6 +158,7 @@ def run(
                 "run_id": spec.run_id,
                 "step": step,
                 "done": done,
+                "stop_reason": stop_reason,
                 "adapter": adapter.state_dict(),
                 "sampler": sampler.state_dict(),
                 "torch_rng": _get_rng_state(adapter.device),
@@ -162,18 +171,17 @@ def run(
             keep_step=keep_step,
         )
 
-    # 3. Train, evaluating at every scheduled step; stop at max_steps or once both clocks have fired and held.
+    # 3. Train, evaluating at every scheduled step; stop at max_steps, or early (`stop_reason`).
     progress = terminal.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
     last_checkpoint = clock()
     with MetricsLog(directory, rows) as log, progress:
         while not done:
             if step == schedule[len(rows)]:
                 eval_start = time.perf_counter()
-                samples = _draw_samples(adapter, protocol.eval_samples, protocol.sampling_seed, task)
                 row = {
                     "step": step,
-                    "epoch": to_epochs(step, batch_size, spec.n_train),
-                    **metrics.measure(samples),
+                    "epoch": to_epochs(step, batch_size, n_train),
+                    **measure_eval(adapter, task, metrics, protocol),
                     "loss": _finite_or_none(loss_sum / loss_count) if loss_count else None,
                     "eval_time_s": time.perf_counter() - eval_start,
                     "wall_time_s": clock(),
@@ -181,17 +189,17 @@ def run(
                 rows.append(row)
                 log.append(row)
                 loss_sum, loss_count = 0.0, 0
-                clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
-                both_fired = not clocks["tau_rule"].censored and not clocks["tau_mem"].censored
-                done = step >= protocol.max_steps or (protocol.early_stop and both_fired)
-                progress.set_postfix(valid=f"{row['valid']:.3f}", mem=f"{row['mem']:.3f}")
+                clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
+                stop_reason = _stop_reason(step, rows, clocks, protocol)
+                done = stop_reason is not None
+                progress.set_postfix(valid=f"{row['valid']:.3f}", mem="n/a" if row["mem"] is None else f"{row['mem']:.3f}")
                 hooks.call("on_eval", spec, row, clocks)
                 checkpoint(keep_step=step if keep_checkpoints else None)
                 eval_time += time.perf_counter() - eval_start
                 last_checkpoint = clock()
                 progress.eval_done()
                 continue
-            loss = adapter.train_step(train_on_device[torch.from_numpy(sampler.next()).to(adapter.device)])
+            loss = adapter.train_step(torch.from_numpy(sampler.next().astype(np.int64)).to(adapter.device))
             loss_sum += float(loss)
             loss_count += 1
             step += 1
@@ -201,7 +209,7 @@ def run(
                 last_checkpoint = clock()
 
     # 4. The record: clocks read from the full curve, written once, atomically.
-    clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=spec.n_train)
+    clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
     record = Record(
         schema_version=records.RECORD_SCHEMA_VERSION,
         protocol_version=PROTOCOL_VERSION,
@@ -215,13 +223,14 @@ def run(
         max_steps=protocol.max_steps,
         steps_trained=step,
         stopped_early=step < protocol.max_steps,
-        clocks={name: clocks[name] for name in ("tau_rule", "tau_mem", "tau_mem_strong")},
+        clocks={name: clocks[name] for name in CLOCK_CURVES},
         window=clocks["window"],
         final_metrics=rows[-1],
         environment=describe_environment(adapter.device),
         wall_time_s=clock(),
         eval_time_s=eval_time,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        stop_reason=stop_reason,
     )
     records.write_record(directory, record)
     if not keep_checkpoints:
@@ -231,18 +240,25 @@ def run(
     return record
 
 
-def _draw_samples(adapter: Any, count: int, sampling_seed: int, task: Any) -> np.ndarray:
-    """`count` samples with the same noise at every eval (a fresh generator at `sampling_seed`), checked for shape and range."""
-    import torch
+STOP_REASONS = {
+    "max_steps": "max_steps reached",
+    "both": "τ_rule and τ_mem fired and held",
+    "unreadable": "τ_mem fired and held, and copying left too few non-copies to read the rule for `hold` evals",
+    "stream": "τ_rule fired and held (stream: there is no τ_mem to wait for)",
+}
 
-    samples = adapter.sample(count, torch.Generator().manual_seed(sampling_seed))
-    samples = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
-    expected = (count, *task.shape)
-    if samples.shape != expected or not np.issubdtype(samples.dtype, np.integer):
-        raise ValueError(f"adapter {adapter.registered_name or type(adapter).__name__}.sample must return integers of shape {expected}, got {samples.dtype} {samples.shape}")
-    if samples.size and (samples.min() < 0 or samples.max() >= task.num_symbols):
-        raise ValueError(f"adapter samples must be symbols in [0, {task.num_symbols}), got values in [{samples.min()}, {samples.max()}]")
-    return samples.astype(SAMPLE_DTYPE) if task.num_symbols <= 256 else samples  # verifiers run 3-5× faster on bytes
+
+def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: Any) -> str | None:
+    """Why training ends after this eval (a key of STOP_REASONS), or None to go on."""
+    if protocol.early_stop:
+        rule, mem = clocks["tau_rule"], clocks["tau_mem"]
+        if not mem.applicable and rule.fired:
+            return "stream"
+        if mem.fired and rule.fired:
+            return "both"
+        if mem.fired and rule_unreadable(rows, protocol.hold):
+            return "unreadable"
+    return "max_steps" if step >= protocol.max_steps else None
 
 
 def _get_rng_state(device: Any) -> dict[str, Any]:

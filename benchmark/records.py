@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-RECORD_SCHEMA_VERSION = 1
-READABLE_SCHEMA_VERSIONS = (1,)
+RECORD_SCHEMA_VERSION = 2  # 2: protocol 2.0 (τ_mem_near, window statuses closed / not learned / stream, height, area)
+READABLE_SCHEMA_VERSIONS = (1, 2)
 RECORD_FILE = "record.json"
 
 
@@ -28,33 +28,46 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Clock:
-    """A clock read off a curve. Censored means it never fired: the true value is > `step` (the last step seen)."""
+    """A clock read off a curve. Censored: it never fired, the true value is > `step` (the last step seen).
 
-    step: float
+    Not applicable (`applicable` false, `step` None): the run has no such curve, e.g. τ_mem of a stream run.
+    """
+
+    step: float | None
     censored: bool
-    epoch: float | None  # step × batch_size / N: the axis on which τ_mem is expected to be flat
-    metric: str  # the curve it was read from, e.g. "valid_norm" or "mem_excess"
+    epoch: float | None  # step × batch_size / N: the axis on which τ_mem is expected to be flat (None: stream)
+    metric: str  # the curve it was read from, e.g. "noncopy_valid_norm" or "mem_excess"
     threshold: float
+    applicable: bool = True
+
+    @property
+    def fired(self) -> bool:
+        return self.applicable and not self.censored
 
     def display(self, digits: int = 0) -> str:
-        """'1234' or '> 2000' for a censored clock."""
+        """'1234', '> 2000' for a censored clock, 'n/a' where not applicable."""
+        if not self.applicable or self.step is None:
+            return "n/a"
         value = f"{self.step:.{digits}f}"
         return f"> {value}" if self.censored else value
 
 
 @dataclass(frozen=True)
 class Window:
-    """The innovation window [τ_rule, τ_mem]. `steps` is exact when both clocks fired; else bounds.
+    """The innovation window [τ_rule, τ_mem]: status, width (exact when both clocks fired, else bounds), height, area.
 
-    open: τ_rule < τ_mem, both fired. vanished: τ_rule ≥ τ_mem, or memorization fired with the rule
-    never learned. censored: τ_mem never fired (window ≥ `lower`, or unknown if τ_rule never fired too).
+    Protocol 2.0 statuses: open (τ_rule fired, τ_mem later or never), closed (both fired, τ_rule ≥ τ_mem),
+    not learned (τ_mem fired, τ_rule never did), censored (neither fired), stream (no τ_mem: no training
+    set). Protocol 1.0 records say open, vanished or censored (their τ_rule could fire through copying).
     """
 
     status: str
-    steps: float | None  # τ_mem − τ_rule when both fired (≤ 0 when vanished)
+    steps: float | None  # τ_mem − τ_rule when both fired (≤ 0 when closed)
     log_window: float | None  # log10(τ_mem / τ_rule) when both fired
-    lower: float | None  # lower bound on steps when censored
-    upper: float | None  # upper bound on steps (None: unbounded)
+    lower: float | None  # lower bound on steps (τ_mem censored)
+    upper: float | None  # upper bound on steps (τ_rule censored; None: unbounded)
+    height: float | None = None  # max novel_valid at evals before τ_mem (all evals when τ_mem did not fire); None in v1
+    area: float | None = None  # ∫ novel_valid d log10(step) from step 1 to τ_mem or the last eval, in decades; None in v1
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ class Record:
     task: Mapping[str, Any]  # task.describe()
     adapter: Mapping[str, Any]  # adapter.describe()
     num_parameters: int
-    n_train: int
+    n_train: int | str  # a positive int, or "stream"
     batch_size: int
     max_steps: int
     steps_trained: int
@@ -80,9 +93,14 @@ class Record:
     wall_time_s: float
     eval_time_s: float
     created: str
+    stop_reason: str | None = None  # why training ended (v2); None in v1 records
     extra: Mapping[str, Any] = field(default_factory=dict)  # any further top-level keys, kept for a faithful round trip
 
     # --- what readers ask of a record -----------------------------------------------------------
+    @property
+    def stream(self) -> bool:
+        return self.n_train == "stream"
+
     @property
     def seed(self) -> int:
         return int(self.spec["seed"])
@@ -115,6 +133,11 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of `record.json`."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        if self.schema_version < 2:
+            del data["stop_reason"]
+            data["clocks"] = {name: {k: v for k, v in asdict(clock).items() if k != "applicable"} for name, clock in self.clocks.items()}
+            data["window"] = {k: v for k, v in asdict(self.window).items() if k not in ("height", "area")}
+            return {**self.extra, **_plain(data)}
         data["clocks"] = {name: asdict(clock) for name, clock in self.clocks.items()}
         data["window"] = asdict(self.window)
         return {**self.extra, **_plain(data)}
@@ -217,7 +240,7 @@ _TOP_LEVEL = {
     "task": dict,
     "adapter": dict,
     "num_parameters": int,
-    "n_train": int,
+    "n_train": "n_train",
     "batch_size": int,
     "max_steps": int,
     "steps_trained": int,
@@ -230,8 +253,9 @@ _TOP_LEVEL = {
     "eval_time_s": float,
     "created": str,
 }
+_TOP_LEVEL_V2 = {"stop_reason": "optional str"}
 _CLOCKS = ("tau_rule", "tau_mem")
-WINDOW_STATUSES = ("open", "vanished", "censored")
+WINDOW_STATUSES = {1: ("open", "vanished", "censored"), 2: ("open", "closed", "not learned", "censored", "stream")}
 
 
 def _parse_record(data: Any, source: str) -> Record:
@@ -240,10 +264,11 @@ def _parse_record(data: Any, source: str) -> Record:
     version = data.get("schema_version")
     if version not in READABLE_SCHEMA_VERSIONS:
         raise RecordError(f"{source}: record schema_version {version!r}, expected one of {', '.join(map(str, READABLE_SCHEMA_VERSIONS))}")
-    missing = [key for key in _TOP_LEVEL if key not in data]
+    fields = {**_TOP_LEVEL, **(_TOP_LEVEL_V2 if version >= 2 else {})}
+    missing = [key for key in fields if key not in data]
     if missing:
         raise RecordError(f"{source}: record lacks {', '.join(missing)}")
-    for key, expected in _TOP_LEVEL.items():
+    for key, expected in fields.items():
         _check_type(data[key], expected, source, key)
     spec = data["spec"]
     for part in ("task", "adapter"):
@@ -253,7 +278,7 @@ def _parse_record(data: Any, source: str) -> Record:
         if not isinstance(component.get("config", {}), dict):
             raise RecordError(f"{source}: spec.{part}.config must be an object, got {_kind(component.get('config'))}")
     _check_type(spec.get("seed"), int, source, "spec.seed")
-    _check_type(spec.get("n_train"), int, source, "spec.n_train")
+    _check_type(spec.get("n_train"), "n_train", source, "spec.n_train")
     _check_type(spec.get("protocol", {}), dict, source, "spec.protocol")
     clocks = {}
     for name, clock in data["clocks"].items():
@@ -261,36 +286,43 @@ def _parse_record(data: Any, source: str) -> Record:
     absent = [name for name in _CLOCKS if name not in clocks]
     if absent:
         raise RecordError(f"{source}: record lacks clocks.{', clocks.'.join(absent)}")
-    window = _parse_window(data["window"], source)
-    values = {key: data[key] for key in _TOP_LEVEL}
+    window = _parse_window(data["window"], source, version)
+    values = {key: data[key] for key in fields}
     values.update(clocks=clocks, window=window)
     for key in ("wall_time_s", "eval_time_s"):
         values[key] = float(values[key])
-    extra = {key: value for key, value in data.items() if key not in _TOP_LEVEL}
+    extra = {key: value for key, value in data.items() if key not in fields}
     return Record(**values, extra=extra)
 
 
 def _parse_clock(data: Any, source: str, where: str) -> Clock:
     if not isinstance(data, dict):
         raise RecordError(f"{source}: {where} must be an object, got {_kind(data)}")
+    applicable = data.get("applicable", True)
+    _check_type(applicable, bool, source, f"{where}.applicable")
     for key, expected in (("step", float), ("censored", bool), ("metric", str), ("threshold", float)):
         if key not in data:
             raise RecordError(f"{source}: {where} lacks {key}")
+        if key == "step" and not applicable:
+            if data[key] is not None:
+                raise RecordError(f"{source}: {where}.step must be null for a clock that is not applicable")
+            continue
         _check_type(data[key], expected, source, f"{where}.{key}")
     epoch = data.get("epoch")
     if epoch is not None:
         _check_type(epoch, float, source, f"{where}.epoch")
-    return Clock(step=float(data["step"]), censored=data["censored"], epoch=None if epoch is None else float(epoch), metric=data["metric"], threshold=float(data["threshold"]))
+    step = None if data["step"] is None else float(data["step"])
+    return Clock(step=step, censored=data["censored"], epoch=None if epoch is None else float(epoch), metric=data["metric"], threshold=float(data["threshold"]), applicable=applicable)
 
 
-def _parse_window(data: Any, source: str) -> Window:
+def _parse_window(data: Any, source: str, version: int) -> Window:
     if not isinstance(data, dict):
         raise RecordError(f"{source}: window must be an object, got {_kind(data)}")
     status = data.get("status")
-    if status not in WINDOW_STATUSES:
-        raise RecordError(f"{source}: window.status must be one of {', '.join(WINDOW_STATUSES)}, got {status!r}")
+    if status not in WINDOW_STATUSES[version]:
+        raise RecordError(f"{source}: window.status must be one of {', '.join(WINDOW_STATUSES[version])}, got {status!r}")
     values: dict[str, float | None] = {}
-    for key in ("steps", "log_window", "lower", "upper"):
+    for key in ("steps", "log_window", "lower", "upper") + (("height", "area") if version >= 2 else ()):
         value = data.get(key)
         if value is not None:
             _check_type(value, float, source, f"window.{key}")
@@ -299,9 +331,15 @@ def _parse_window(data: Any, source: str) -> Window:
     return Window(status=status, **values)
 
 
-def _check_type(value: Any, expected: type, source: str, where: str) -> None:
-    """ints are ints (not bools); floats accept ints and must be finite; bools are bools."""
-    if expected is float:
+def _check_type(value: Any, expected: Any, source: str, where: str) -> None:
+    """ints are ints (not bools); floats accept ints and must be finite; bools are bools; n_train is an int or "stream"."""
+    if expected == "optional str":
+        ok = value is None or isinstance(value, str)
+        wanted = "a string or null"
+    elif expected == "n_train":
+        ok = value == "stream" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+        wanted = 'a positive integer or "stream"'
+    elif expected is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         wanted = "a finite number"
     elif expected is int:

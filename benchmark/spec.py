@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from benchmark.config import BaseConfig, ConfigError, build_config, require
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "2.0"
 EVAL_SCHEDULES = ("log", "linear")
 BATCHING = ("epochs", "replacement")
+STREAM = "stream"  # n_train of a run with no fixed training set: every batch is drawn fresh from the task's sampler
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,18 @@ class ProtocolConfig(BaseConfig):
     max_steps: int = field(default=2000, metadata={"help": "training steps (upper bound; early stop may end sooner)"})
     eval_schedule: str = field(default="log", metadata={"help": "log-spaced or linear eval steps"})
     eval_points: int = field(default=30, metadata={"help": "number of evals after step 0"})
-    eval_samples: int = field(default=1024, metadata={"help": "samples drawn from the model at each eval (M)"})
+    eval_samples: int = field(default=1024, metadata={"help": "most samples drawn from the model at an eval (M)"})
+    eval_samples_min: int = field(default=128, metadata={"help": "samples drawn first (at most M); doubled until every clock curve is clear of its threshold, or M"})
     sampling_seed: int = field(default=0, metadata={"help": "seed of the sampling noise, the same at every eval"})
     batching: str = field(default="epochs", metadata={"help": "shuffled epochs, or batches drawn with replacement"})
-    theta_rule: float = field(default=0.9, metadata={"help": "τ_rule threshold on chance-normalised validity"})
-    theta_mem: float = field(default=0.1, metadata={"help": "τ_mem threshold on mem − control (onset)"})
+    near_distance: int = field(default=1, metadata={"help": "a sample 1..near_distance cells from a training sample is a near-copy (0: none)"})
+    min_noncopy: int = field(default=64, metadata={"help": "fewest non-copies the rule curve is read on (see min_noncopy_fraction)"})
+    min_noncopy_fraction: float = field(default=0.1, metadata={"help": "and at least this fraction of eval_samples"})
+    theta_rule: float = field(default=0.9, metadata={"help": "τ_rule threshold on the chance-normalised validity of non-copies"})
+    theta_mem: float = field(default=0.1, metadata={"help": "τ_mem threshold on mem − control (onset); τ_mem_near on copies + near-copies"})
     theta_mem_strong: float = field(default=0.5, metadata={"help": "second τ_mem threshold, recorded alongside"})
     hold: int = field(default=2, metadata={"help": "consecutive evals a crossing must hold for a clock to fire"})
-    early_stop: bool = field(default=True, metadata={"help": "stop once both clocks have fired and held"})
+    early_stop: bool = field(default=True, metadata={"help": "stop once τ_mem has fired and τ_rule has fired or can no longer be read"})
 
     def validate(self) -> None:
         super().validate()
@@ -45,11 +51,20 @@ class ProtocolConfig(BaseConfig):
         require(self.eval_schedule in EVAL_SCHEDULES, self, "eval_schedule", f"one of {', '.join(EVAL_SCHEDULES)}", self.eval_schedule)
         require(self.eval_points >= 1, self, "eval_points", "a positive integer", self.eval_points)
         require(self.eval_samples >= 1, self, "eval_samples", "a positive integer", self.eval_samples)
+        require(self.eval_samples_min >= 1, self, "eval_samples_min", "a positive integer (at or above eval_samples: every eval draws eval_samples)", self.eval_samples_min)
         require(self.batching in BATCHING, self, "batching", f"one of {', '.join(BATCHING)}", self.batching)
+        require(self.near_distance >= 0, self, "near_distance", "a non-negative integer", self.near_distance)
+        require(self.min_noncopy >= 1, self, "min_noncopy", "a positive integer", self.min_noncopy)
+        require(0.0 <= self.min_noncopy_fraction <= 1.0, self, "min_noncopy_fraction", "a number in [0, 1]", self.min_noncopy_fraction)
         for name in ("theta_rule", "theta_mem", "theta_mem_strong"):
             value = getattr(self, name)
             require(0.0 < value <= 1.0, self, name, "a number in (0, 1]", value)
         require(self.hold >= 1, self, "hold", "a positive integer", self.hold)
+
+    @property
+    def noncopy_floor(self) -> int:
+        """The fewest non-copies an eval needs for the rule curve to be defined: max(min_noncopy, ⌈fraction·M⌉)."""
+        return max(self.min_noncopy, math.ceil(self.min_noncopy_fraction * self.eval_samples))
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,14 @@ class RunSpec:
 
     task: ComponentSpec
     adapter: ComponentSpec
-    n_train: int
+    n_train: int | str  # a positive int, or STREAM: fresh batches from the task's sampler, no training set
     seed: int
     protocol: ProtocolConfig = ProtocolConfig()
+
+    @property
+    def stream(self) -> bool:
+        """True when there is no fixed training set (τ_mem is not applicable)."""
+        return self.n_train == STREAM
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +118,7 @@ class RunSpec:
         return cls(
             task=ComponentSpec.from_dict(data["task"]),
             adapter=ComponentSpec.from_dict(data["adapter"]),
-            n_train=int(data["n_train"]),
+            n_train=data["n_train"] if data["n_train"] == STREAM else int(data["n_train"]),
             seed=int(data["seed"]),
             protocol=build_config(ProtocolConfig, protocol),
         )
@@ -116,7 +136,7 @@ def resolve_spec(
     task_knobs: Mapping[str, Any],
     adapter: str,
     adapter_knobs: Mapping[str, Any],
-    n_train: int,
+    n_train: int | str,
     seed: int,
     protocol: ProtocolConfig | Mapping[str, Any] | None = None,
 ) -> RunSpec:
@@ -126,8 +146,8 @@ def resolve_spec(
 
     task_config = build_config(tasks.get_class(task).config_class, task_knobs)
     adapter_config = build_config(adapters.get_class(adapter).config_class, adapter_knobs)
-    if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
-        raise ConfigError(f"n_train must be a positive integer, got {n_train!r}")
+    if n_train != STREAM and (isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1):
+        raise ConfigError(f"n_train must be a positive integer or {STREAM!r}, got {n_train!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(protocol, ProtocolConfig):

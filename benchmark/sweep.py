@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from benchmark.config import build_config
-from benchmark.spec import ProtocolConfig, RunSpec, resolve_spec
+from benchmark.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
 SMOKE_LIMITS = {"max_steps": 20, "eval_points": 3, "eval_samples": 32}  # a smoke run proves the pipes, not the science
@@ -62,7 +62,7 @@ class Block:
 
     tasks: tuple[Choice, ...] = ()
     adapters: tuple[Choice, ...] = ()
-    n: tuple[int, ...] = ()
+    n: tuple[int | str, ...] = ()  # positive ints, or STREAM
     seeds: tuple[int, ...] = (0,)
     protocol: tuple[tuple[str, Any], ...] = ()
 
@@ -88,7 +88,7 @@ class Overrides:
     adapters: tuple[str, ...] = ()
     task_args: tuple[str, ...] = ()
     adapter_args: tuple[str, ...] = ()
-    n: tuple[int, ...] = ()
+    n: tuple[int | str, ...] = ()
     seeds: tuple[int, ...] = ()
     protocol: Mapping[str, Any] = field(default_factory=dict)
     output: str | None = None
@@ -237,7 +237,7 @@ def _parse_block(data: Mapping[str, Any], source: str, where: str) -> Block:
     if "adapters" in data:
         values["adapters"] = _parse_choices(data["adapters"], source, f"{where}adapters")
     if "n" in data:
-        values["n"] = _int_list(data["n"], source, f"{where}n", minimum=1)
+        values["n"] = _n_list(data["n"], source, f"{where}n")
     if "seeds" in data:
         values["seeds"] = _int_list(data["seeds"], source, f"{where}seeds", minimum=0)
     if "protocol" in data:
@@ -284,6 +284,14 @@ def _values(value: Any) -> tuple[Any, ...]:
     if isinstance(value, list):
         return tuple(tuple(item) if isinstance(item, list) else item for item in value)
     return (value,)
+
+
+def _n_list(value: Any, source: str, where: str) -> tuple[int | str, ...]:
+    """Training-set sizes: positive integers, or `stream` (fresh batches from the task's sampler, no training set)."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(item == STREAM or (isinstance(item, int) and not isinstance(item, bool) and item >= 1) for item in items):
+        raise SweepError(f"{source}: {where} must be a positive integer or {STREAM!r}, or a list of them, got {value!r}")
+    return tuple(items)
 
 
 def _int_list(value: Any, source: str, where: str, minimum: int) -> tuple[int, ...]:

@@ -32,50 +32,67 @@ MIN_ETA_STEPS = 20  # no ETA before this many timed training steps: early rates 
 # --- the compact leaderboard ----------------------------------------------------------------------
 
 
-def _compact_cells(row: Mapping[str, Any]) -> list[str]:
-    """The one reader of a leaderboard row here: its label, N, seeds, the two clocks and the window status."""
-    from benchmark.aggregate import ClockSummary
+def _compact_cells(row: Mapping[str, Any], intervals: str = "all") -> list[str]:
+    """The one reader of a leaderboard row here: its labels, N, seeds, the two clocks and the window status.
 
-    window = row["window"]
-    counts = window.get("status_counts") or {}
-    runs = sum(counts.values())
-    agreeing = counts.get(window["status"], runs)
-    status = window["status"] if agreeing == runs else f"{window['status']} ({agreeing}/{runs})"
+    Cells are formatted by the leaderboard's own helpers, so they read as in the markdown file. `intervals`:
+    "all" (as the markdown), "confidence" (only intervals at the stated coverage, no lower-coverage ranges)
+    or "none" (medians alone), for when the table would not fit.
+    """
+    from benchmark import leaderboard
+
+    def clock(summary: Mapping[str, Any] | None) -> str:
+        if summary is None or intervals == "all" or (intervals == "confidence" and summary.get("kind") in ("interval", "single")):
+            return leaderboard._summary(summary)
+        from benchmark.display import format_bound
+
+        return format_bound(summary["median"], summary["median_is_bound"], 0)
+
+    clocks = row["clocks"]
     return [
         row["adapter_label"],
         row["task_label"],
-        str(int(row["n_train"])),
+        leaderboard._n(row),
         str(len(row["seeds"])),
-        ClockSummary(**row["tau_rule"]).display(),
-        ClockSummary(**row["tau_mem"]).display(),
-        status,
+        clock(clocks["tau_rule"]),
+        clock(clocks["tau_mem"]),
+        leaderboard._status(row["window"]),
     ]
 
 
 def compact_table(board: Mapping[str, Any], width: int = WIDTH) -> str:
-    """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide.
+    """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide."""
+    return _compact(board, width)[0]
 
-    Labels (adapter, task) lose their middle ('…') when the table would be wider; clocks never do.
-    A row whose protocol settings differ from the others' gets its protocol label appended to the task.
-    """
+
+def _compact(board: Mapping[str, Any], width: int) -> tuple[str, str]:
+    """(table, what was left out to fit): first ranges below the stated coverage, then intervals, then the middle of labels."""
     from tabulate import tabulate
 
-    cells = []
-    for row in board["rows"]:
-        row_cells = _compact_cells(row)
-        if row.get("protocol_label"):
-            row_cells[1] = f"{row_cells[1]} ({row['protocol_label']})"
-        cells.append(row_cells)
-    if not cells:
-        return "(no finished runs)"
-    render = lambda rows: tabulate(rows, headers=COMPACT_COLUMNS, tablefmt="github", disable_numparse=True)  # noqa: E731
-    table = render(cells)
+    def render(rows: list[list[str]]) -> str:
+        return tabulate(rows, headers=COMPACT_COLUMNS, tablefmt="github", disable_numparse=True)
+
+    def fits(table: str) -> bool:
+        return max(map(len, table.splitlines())) <= width
+
+    if not board["rows"]:
+        return "(no finished runs)", ""
+    for intervals, left_out in (("all", ""), ("confidence", "ranges below the stated coverage"), ("none", "intervals")):
+        cells = []
+        for row in board["rows"]:
+            row_cells = _compact_cells(row, intervals)
+            if row.get("protocol_label"):
+                row_cells[1] = f"{row_cells[1]} ({row['protocol_label']})"
+            cells.append(row_cells)
+        table = render(cells)
+        if fits(table):
+            return table, left_out
     for limit in range(max(len(c[i]) for c in cells for i in (0, 1)), 7, -1):
-        if max(map(len, table.splitlines())) <= width:
-            break
         cells = [[_shorten(cell, limit) if i in (0, 1) else cell for i, cell in enumerate(row)] for row in cells]
         table = render(cells)
-    return table
+        if fits(table):
+            break
+    return table, "intervals and the middle of long labels"
 
 
 def summary_text(board: Mapping[str, Any], markdown_path: str | None = None, width: int = WIDTH) -> str:
@@ -83,26 +100,26 @@ def summary_text(board: Mapping[str, Any], markdown_path: str | None = None, wid
     methods = board.get("methods", {})
     versions = ", ".join(map(str, methods.get("protocol_version", []))) or "?"
     count = methods.get("num_records", len(board.get("records", [])))
-    lines = [f"{count} runs, protocol {versions}; clocks in steps, median [95 % interval] over seeds; > x: not fired by x", ""]
-    lines.append(compact_table(board, width))
+    table, left_out = _compact(board, width)
+    lines = [f"{count} runs, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
     fits = _fit_lines(board)
     if fits:
         lines += ["", *fits]
-    where = f"full leaderboard (methods, epochs, windows): {markdown_path}" if markdown_path else "full leaderboard: run --wide"
-    lines += ["", where]
+    where = markdown_path or "run --wide"
+    lines += ["", f"left out to fit {width} columns: {left_out}; full leaderboard: {where}" if left_out else f"full leaderboard (methods, intervals, epochs, windows): {where}"]
     return "\n".join(lines)
 
 
 def _fit_lines(board: Mapping[str, Any]) -> list[str]:
     """One line per scaling fit that has a slope; nothing at all when no adapter and task were run at several N or complexities."""
+    from benchmark import leaderboard
+
     lines = []
     for name, label in (("tau_mem_vs_n", "τ_mem ∝ N^α"), ("tau_rule_vs_complexity", "log10 τ_rule per unit complexity β")):
         for fit in board.get("scaling", {}).get(name, []):
-            line = fit.get("fit", {})
-            if line.get("slope") is None:
+            if fit["fit"].get("slope") is None:
                 continue
-            interval = f" [{line['low']:.2f}, {line['high']:.2f}]" if line.get("low") is not None else ""
-            lines.append(f"{label}: {fit['adapter_label']} on {fit['task_label']}: {line['slope']:.2f}{interval} ({line['points_used']} runs)")
+            lines.append(f"{label}: {fit['adapter_label']} on {fit['task_label']}: {leaderboard._slope(fit['fit'])}, runs {leaderboard._points(fit['fit'])}")
     return lines
 
 

@@ -130,7 +130,7 @@ def clock_fields(clocks: Mapping[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, clock in clocks.items():
         if hasattr(clock, "censored") and hasattr(clock, "step"):
-            fields[name] = float(clock.step)
+            fields[name] = None if clock.step is None else float(clock.step)  # None: the clock does not apply (stream)
             fields[f"{name}_censored"] = bool(clock.censored)
         elif hasattr(clock, "status"):
             fields[f"{name}_status"] = clock.status
@@ -141,14 +141,20 @@ def scalars(row: Mapping[str, Any], clocks: Mapping[str, Any] | None = None) -> 
     """Numeric, finite fields of an eval row as `eval/<name>`, and each clock that has fired as `clocks/<name>`."""
     values = {f"eval/{key}": float(value) for key, value in row.items() if key != "step" and _is_number(value)}
     for name, clock in (clocks or {}).items():
-        if getattr(clock, "censored", True) is False:
+        if getattr(clock, "censored", True) is False and getattr(clock, "step", None) is not None:
             values[f"clocks/{name}"] = float(clock.step)
     return values
 
 
 def record_summary(record: Record) -> dict[str, Any]:
     """The finished run's clocks, window and size, for trackers' run summaries."""
-    return {**clock_fields({**record.clocks, "window": record.window}), "steps_trained": record.steps_trained, "stopped_early": record.stopped_early, "wall_time_s": record.wall_time_s, "num_parameters": record.num_parameters}
+    return {
+        **clock_fields({**record.clocks, "window": record.window}),
+        "steps_trained": record.steps_trained,
+        "stopped_early": record.stopped_early,
+        "wall_time_s": record.wall_time_s,
+        "num_parameters": record.num_parameters,
+    }
 
 
 def _is_number(value: Any) -> bool:

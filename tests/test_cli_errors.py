@@ -76,7 +76,7 @@ def test_output_path_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_flag_syntax_errors(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fails_with(["run", "--n", "ten"], capsys, "argument --n: must be an integer, got 'ten'")
+    fails_with(["run", "--n", "ten"], capsys, "argument --n: must be a positive integer or 'stream', got 'ten'")
     fails_with(["run", "--seeds", "-1"], capsys, "argument --seeds")
     fails_with(["run", "-j", "0"], capsys, "argument -j/--jobs: must be a positive integer")
     fails_with(["run", "--backend", "slurm"], capsys, "argument --backend: invalid choice: 'slurm'")

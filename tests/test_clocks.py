@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.clocks import crossing_step, first_held_index, read_clock, read_clocks, read_window
+from benchmark.clocks import crossing_step, first_held_index, not_applicable, read_clock, read_clocks, read_window, window_height_and_area
 from benchmark.records import Clock
 from benchmark.spec import ProtocolConfig
 
@@ -87,44 +87,105 @@ def censored(step: float) -> Clock:
     return Clock(step=step, censored=True, epoch=step, metric="m", threshold=0.5)
 
 
+STEPS, NOVEL = [0, 10, 100, 1000, 2000], [0.0, 0.5, 1.0, 0.2, 0.0]
+
+
+def window(rule: Clock, mem: Clock):
+    return read_window(rule, mem, STEPS, NOVEL)
+
+
 def test_open_window():
-    window = read_window(fired(100.0), fired(1000.0))
-    assert window.status == "open" and window.steps == 900.0 and window.log_window == pytest.approx(1.0)
-    assert window.lower is None and window.upper is None
+    result = window(fired(100.0), fired(1000.0))
+    assert result.status == "open" and result.steps == 900.0 and result.log_window == pytest.approx(1.0)
+    assert result.lower is None and result.upper is None
 
 
 def test_window_from_step_zero_uses_one_for_the_log():
-    assert read_window(fired(0.0), fired(100.0)).log_window == pytest.approx(2.0)
+    assert window(fired(0.0), fired(100.0)).log_window == pytest.approx(2.0)
 
 
-def test_vanished_windows():
-    late_rule = read_window(fired(1000.0), fired(100.0))
-    assert late_rule.status == "vanished" and late_rule.steps == -900.0 and late_rule.log_window == pytest.approx(-1.0)
-    same = read_window(fired(300.0), fired(300.0))
-    assert same.status == "vanished" and same.steps == 0.0
-    # Memorization fired, the rule never did by step 2000: the window is below 400 − 2000 steps.
-    never_learned = read_window(censored(2000.0), fired(400.0))
-    assert never_learned.status == "vanished" and never_learned.steps is None
+def test_closed_and_not_learned_windows():
+    late_rule = window(fired(1000.0), fired(100.0))
+    assert late_rule.status == "closed" and late_rule.steps == -900.0 and late_rule.log_window == pytest.approx(-1.0)
+    same = window(fired(300.0), fired(300.0))
+    assert same.status == "closed" and same.steps == 0.0
+    # Memorization fired, the rule never did by step 2000: not learned, the window is below 400 − 2000 steps.
+    never_learned = window(censored(2000.0), fired(400.0))
+    assert never_learned.status == "not learned" and never_learned.steps is None
     assert never_learned.upper == -1600.0 and never_learned.lower is None
 
 
-def test_censored_windows_carry_bounds():
-    rule_only = read_window(fired(150.0), censored(2000.0))
-    assert rule_only.status == "censored" and rule_only.lower == 1850.0 and rule_only.upper is None
-    neither = read_window(censored(2000.0), censored(2000.0))
+def test_open_window_whose_end_is_censored_carries_a_lower_bound():
+    rule_only = window(fired(150.0), censored(2000.0))
+    assert rule_only.status == "open" and rule_only.lower == 1850.0 and rule_only.upper is None
+    neither = window(censored(2000.0), censored(2000.0))
     assert neither.status == "censored" and neither.lower is None and neither.upper is None and neither.steps is None
+
+
+def test_a_stream_run_has_no_copy_clock_and_says_so():
+    result = window(fired(150.0), not_applicable("mem_excess", 0.1))
+    assert result.status == "stream" and result.steps is None
+    assert result.height == 1.0  # over every eval: there is no τ_mem to stop at
+
+
+def test_window_height_and_area_on_a_known_curve():
+    # novel_valid rises linearly in log-step from 0 at step 1 to 1 at step 100, then stays at 1.
+    steps = [0, 1, 10, 100, 1000, 10000]
+    novel = [0.0, 0.0, 0.5, 1.0, 1.0, 1.0]
+    height, area = window_height_and_area(steps, novel, until=1000.0)
+    assert height == 1.0
+    assert area == pytest.approx(0.5 * 2 + 1.0)  # a triangle over two decades, then one full decade
+    height, area = window_height_and_area(steps, novel, until=10 ** 0.5)  # τ_mem halfway through the first decade
+    assert height == 0.0 and area == pytest.approx(0.5 * 0.5 * 0.25)  # value 0.25 at log-step 0.5
+    assert window_height_and_area(steps, novel, until=None) == (1.0, pytest.approx(1.0 + 2.0))
+    # The first eval after step 0 at step 4: the curve is held flat back to step 1.
+    assert window_height_and_area([0, 4, 40], [0.0, 1.0, 1.0], until=None)[1] == pytest.approx(math.log10(40))
+    assert window_height_and_area([0, 4, 40], [None, None, None], until=None) == (0.0, 0.0)
+    assert window_height_and_area([0, 4, 40], [0.3, 0.9, 0.9], until=0.5) == (0.3, 0.0)  # τ_mem before step 1
+
+
+def test_validity_reached_only_through_copies_never_fires_the_rule_clock():
+    # The known-answer case: valid 0.97 from step 100 on, but 95 % of samples are copies and only
+    # 2 % are new and valid; with M = 1024 that leaves 51 non-copies, below the floor of 103.
+    protocol = ProtocolConfig()
+    steps = [0, 10, 30, 100, 300, 1000, 2000]
+    rows = []
+    for step in steps:
+        copying = step >= 100
+        rows.append({
+            "step": step,
+            "valid_norm": 0.97 if copying else 0.01,
+            "mem_excess": 0.95 if copying else 0.0,
+            "copy_excess_near": 0.96 if copying else 0.0,
+            "novel_valid": 0.02 if copying else 0.01,
+            "noncopy_valid_norm": None if copying else 0.01,
+        })
+    result = read_clocks(rows, protocol, batch_size=64, n_train=32)
+    assert result["tau_rule"].censored and result["tau_rule"].step == 2000
+    assert result["tau_mem"].fired and result["tau_mem"].step <= 100
+    assert result["window"].status == "not learned"
+    assert result["window"].height == pytest.approx(0.01)  # the innovation shown before copying began
 
 
 def test_read_clocks_uses_the_protocol_thresholds_on_the_right_curves():
     steps = [0, 10, 100, 1000, 2000, 3000]
     rows = [
-        {"step": s, "valid_norm": v, "mem_excess": m}
+        {"step": s, "noncopy_valid_norm": v, "mem_excess": m, "copy_excess_near": m + 0.05, "novel_valid": v}
         for s, v, m in zip(steps, [0.0, 0.95, 0.97, 0.99, 0.99, 0.99], [0.0, 0.0, 0.05, 0.3, 0.6, 0.7])
     ]
     result = read_clocks(rows, ProtocolConfig(hold=2), batch_size=10, n_train=100)
-    assert result["tau_rule"].step == 10.0 and result["tau_rule"].metric == "valid_norm"
+    assert result["tau_rule"].step == 10.0 and result["tau_rule"].metric == "noncopy_valid_norm"
     assert result["tau_mem"].step == pytest.approx(100 * 10 ** ((0.1 - 0.05) / (0.3 - 0.05)))
+    assert result["tau_mem_near"].step == pytest.approx(100 * 10 ** ((0.1 - 0.1) / (0.35 - 0.1)))
     assert result["tau_mem_strong"].step == pytest.approx(1000 * 2 ** ((0.5 - 0.3) / (0.6 - 0.3)))
     assert result["tau_mem_strong"].threshold == 0.5 and result["tau_mem"].metric == "mem_excess"
     assert result["window"].status == "open"
     assert result["window"].steps == pytest.approx(result["tau_mem"].step - 10.0)
+    stream = read_clocks(rows, ProtocolConfig(hold=2), batch_size=10, n_train=None)
+    assert not stream["tau_mem"].applicable and stream["tau_mem"].step is None and stream["tau_mem"].display() == "n/a"
+    assert stream["tau_rule"].step == 10.0 and stream["tau_rule"].epoch is None and stream["window"].status == "stream"
+
+
+def test_an_undefined_value_below_the_crossing_gives_the_first_eval_at_or_above():
+    result = read_clock([0, 10, 20, 40], [0.0, None, 0.95, 0.97], 0.9, 2, metric="q", batch_size=1, n_train=1)
+    assert result.step == 20.0 and not result.censored

@@ -34,22 +34,27 @@ def _header(markdown: str, first: str) -> list[str]:
 
 def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
     records = [make_record(100, 1000 + 100 * s, seed=s, num_parameters=203_000) for s in range(3)]
-    records += [make_record(60, None, seed=s, n_train=64) for s in range(2)]
+    records += [make_record(60, None, seed=s, n_train=128) for s in range(5)]
     markdown = leaderboard.to_markdown(leaderboard.build(records))
-    for fact in ("protocol version: 1.0", "valid_norm ≥ 0.9", "mem − control ≥ 0.1", "hold for 2", "log, 30 evals", "eval samples: 1024", "package version: 0.1.0", "records: 5 runs in 2 groups"):
+    for fact in ("protocol version: 2.0", "validity of non-copies (chance-normalised) ≥ 0.9", "mem − control ≥ 0.1", "hold for 2", "log, 30 evals",
+                 "M = 1024", "128 first", "package version: 0.1.0", "records: 8 runs in 2 cells", "range below 90 %"):
         assert fact in markdown, fact
     assert _header(markdown, "adapter") == list(leaderboard.COLUMNS)
     rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
     assert len(rows) == 2
     first = dict(zip(leaderboard.COLUMNS, rows[0]))
-    assert (first["adapter"], first["task"], first["complexity"], first["N"], first["params"], first["seeds"]) == ("uniform", "parity", "2", "32", "203k", "3")
+    assert (first["adapter"], first["task"], first["complexity"], first["N"], first["params"], first["seeds"]) == ("uniform", "parity", "2", "32†", "203k", "3")
     assert "protocol" not in _header(markdown, "adapter")
-    assert first["τ_rule"] == "100" and first["τ_mem"].startswith("1100 [")
+    assert first["τ_rule"] == "100 (range 100–100, 75 %)" and first["τ_mem"] == "1100 (range 1000–1200, 75 %)"
     assert (first["window"], first["log-window"], first["status"]) == ("1000", "1.04", "open")
-    assert first["τ_mem (epochs)"].startswith("2200 [")
+    assert first["τ_mem (epochs)"].startswith("2200 (range")
     second = dict(zip(leaderboard.COLUMNS, rows[1]))
-    assert second["τ_mem"] == "> 2000" and second["status"] == "censored"
+    assert second["N"] == "128"  # not full-batch: no mark
+    assert second["τ_mem"] == "> 2000 [> 2000, > 2000] (93 %)" and second["status"] == "open"  # five seeds: a 93 % interval
     assert second["window"] == "> 1940"
+    assert "predicted windows" not in markdown  # no stream cell: nothing to predict, no empty section
+    single = leaderboard.to_markdown(leaderboard.build(records[:3]))
+    assert "## Scaling" not in single  # one N, one complexity: nothing to fit, no "no fit" noise
 
 
 def test_labels_show_only_the_knobs_that_differ() -> None:
@@ -59,24 +64,41 @@ def test_labels_show_only_the_knobs_that_differ() -> None:
     assert {row["task_label"] for row in board["rows"]} == {"parity"}
 
 
-def test_scaling_section_reports_alpha_with_interval_and_runs_used() -> None:
-    records = [make_record(50, 10 * n * (1 + 0.05 * s), seed=s, n_train=n) for n in (16, 32, 64) for s in range(3)]
-    records.append(make_record(50, None, seed=3, n_train=64))
+def test_scaling_section_reports_alpha_with_its_n_range_interval_and_censored_runs() -> None:
+    records = [make_record(50, 10 * n * (1 + 0.05 * s), seed=s, n_train=n) for n in (16, 32, 64, 128) for s in range(3)]
+    records.append(make_record(50, None, seed=3, n_train=128, max_steps=2000))
     markdown = leaderboard.to_markdown(leaderboard.build(records))
-    (row,) = _table_rows(markdown, "adapter", "task", "complexity", "N", "α [95 % CI]")
-    assert row[3] == "16, 32, 64"
-    alpha = float(row[4].split()[0])
-    assert alpha == pytest.approx(1.0, abs=0.02)
-    assert row[5] == "9 of 10 (1 censored, left out)"
-    assert "No fit: needs one adapter and task run at two or more complexities." in markdown
+    (row,) = _table_rows(markdown, "adapter", "task", "complexity", "N range")
+    assert row[3] == "16–128 (4 values)" and row[4] == "9 of 13"  # N ≤ 64 = B is full-batch
+    alpha = float(row[5].split()[0])
+    # The censored run (> 2000 at N = 128, where the others copy by ~1,300–1,500) is kept as a bound and pulls α up a little.
+    assert alpha == pytest.approx(1.0, abs=0.08) and row[5].endswith("(95 %)")
+    assert row[6] == "13 (1)"
+    assert "### τ_rule against complexity" not in markdown
 
 
 def test_tau_rule_against_complexity_table() -> None:
     records = [make_record(10 ** (1 + 0.5 * G), 5000, seed=s, G=G, max_steps=20000) for G in (2, 3, 4) for s in range(2)]
     markdown = leaderboard.to_markdown(leaderboard.build(records))
-    (row,) = _table_rows(markdown, "adapter", "task", "N")
+    (row,) = _table_rows(markdown, "adapter", "task", "N", "median τ_rule by complexity")
     assert row[3] == "2: 100; 3: 316; 4: 1000"
     assert row[4].startswith("0.50")
+
+
+def test_predicted_windows_section_lists_each_cell_and_the_agreement() -> None:
+    records = [make_record(200, None, seed=s, n_train="stream", max_steps=4000) for s in range(3)]
+    records += [make_record(150, 900, seed=s, n_train=64) for s in range(3)]
+    records += [make_record(100, 150, seed=s, n_train=8) for s in range(3)]
+    board = leaderboard.build(records)
+    assert board["prediction_summary"] == {"cells": 2, "known": 2, "agree": 1}
+    markdown = leaderboard.to_markdown(board)
+    assert "## Intrinsic rule clock and predicted windows" in markdown
+    rows = {row[0]: row for row in _table_rows(markdown, "cell", "τ_rule^∞ (stream)")}
+    assert rows["uniform · parity · N=64†"][3:] == ["open", "open", "yes"]
+    assert rows["uniform · parity · N=8†"][3:] == ["not open", "open", "no"]
+    assert "matched the measured window in 1 of 2 cells" in markdown
+    stream_row = dict(zip(leaderboard.COLUMNS, _table_rows(markdown, "adapter", "task", "complexity", "N", "params")[-1]))
+    assert stream_row["N"] == "stream" and stream_row["τ_mem"] == "n/a" and stream_row["status"] == "stream"
 
 
 def test_json_has_schema_version_and_is_stable(tmp_path: Path) -> None:
@@ -86,7 +108,7 @@ def test_json_has_schema_version_and_is_stable(tmp_path: Path) -> None:
     data = json.loads(text)
     assert data["schema_version"] == leaderboard.LEADERBOARD_SCHEMA_VERSION
     assert data["records"] == sorted(r.run_id for r in records)
-    assert data["rows"][0]["tau_mem"]["median"] == 1000.5
+    assert data["rows"][0]["clocks"]["tau_mem"]["median"] == 1000.5
     assert text == leaderboard.to_json(leaderboard.build(list(reversed(records))))  # order-independent
     markdown = leaderboard.write(board, tmp_path / "lb" / "README.md", tmp_path / "lb" / "board.json")
     assert (tmp_path / "lb" / "README.md").read_text() == markdown
@@ -116,3 +138,19 @@ def test_rows_that_differ_only_in_protocol_get_a_protocol_column() -> None:
     rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
     assert sorted(row[-1] for row in rows) == ["max_steps=2000", "max_steps=20000"]
     assert "up to 2000, 20000 (mixed) steps" in markdown
+
+
+def test_protocol_versions_get_their_own_rows_and_say_so() -> None:
+    from benchmark.records import Record
+
+    v2 = make_record(100, 1000)
+    data = v2.to_dict()
+    data.update(protocol_version="1.0", schema_version=1, spec={**data["spec"], "protocol": {**data["spec"]["protocol"], "version": "1.0"}})
+    data["window"] = {"status": "vanished", "steps": -1.0, "log_window": None, "lower": None, "upper": None}
+    data.pop("stop_reason")
+    v1 = Record.from_dict(data)
+    markdown = leaderboard.to_markdown(leaderboard.build([v1, v2]))
+    rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
+    assert len(rows) == 2 and _header(markdown, "adapter")[-1] == "protocol"
+    assert sorted(row[-1] for row in rows) == ["version=1.0", "version=2.0"]
+    assert "protocol version: 1.0, 2.0 (mixed)" in markdown

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import benchmark.protocol as protocol
+import tasks
 from adapters.base import Adapter, AdapterConfig
 from benchmark.config import ConfigError
 from benchmark.protocol import is_finished, load_metrics, run, run_dir
@@ -25,12 +26,14 @@ from benchmark.spec import PROTOCOL_VERSION, RunSpec, resolve_spec
 
 RECORD_KEYS = {
     "schema_version", "protocol_version", "run_id", "spec", "task", "adapter", "num_parameters", "n_train",
-    "batch_size", "max_steps", "steps_trained", "stopped_early", "clocks", "window", "final_metrics",
+    "batch_size", "max_steps", "steps_trained", "stopped_early", "stop_reason", "clocks", "window", "final_metrics",
     "environment", "wall_time_s", "eval_time_s", "created",
 }  # fmt: skip
 ROW_KEYS = {
-    "step", "epoch", "valid", "valid_norm", "constraints", "mem", "control", "mem_excess", "novel_valid", "unique",
-    "loss", "wall_time_s", "eval_time_s", "valid_ci", "valid_norm_ci", "mem_ci", "control_ci", "novel_valid_ci",
+    "step", "epoch", "samples", "valid", "valid_norm", "constraints", "mem", "control", "mem_excess", "near", "near_control",
+    "near_excess", "copy_excess_near", "novel_valid", "unique", "noncopy", "noncopy_count", "noncopy_valid",
+    "noncopy_valid_norm", "noncopy_valid_norm_ci", "noncopy_constraints", "nearest_train", "nearest_control",
+    "loss", "wall_time_s", "eval_time_s", "valid_ci", "valid_norm_ci", "mem_ci", "control_ci", "near_ci", "novel_valid_ci",
 }  # fmt: skip
 TIMING_KEYS = ("wall_time_s", "eval_time_s", "created")
 
@@ -60,15 +63,17 @@ def test_memorizer_fires_tau_mem_at_the_first_eval_after_step_zero(tmp_path):
     record = run_quick("memorizer", {"batch_size": 16}, output=tmp_path, max_steps=500)
     first_eval = int(eval_steps(500, 30, "log")[1])
     tau_mem = to_dict(record.clocks["tau_mem"])
-    assert tau_mem == {"step": first_eval, "censored": False, "epoch": first_eval * 16 / 64, "metric": "mem_excess", "threshold": 0.1}
-    assert record.clocks["tau_mem_strong"].step == first_eval
+    assert tau_mem == {"step": first_eval, "censored": False, "epoch": first_eval * 16 / 64, "metric": "mem_excess", "threshold": 0.1, "applicable": True}
+    assert record.clocks["tau_mem_strong"].step == record.clocks["tau_mem_near"].step == first_eval
     assert record.final_metrics["valid"] == 1.0 and record.final_metrics["mem"] == 1.0
     assert record.final_metrics["control"] == 0.0  # the control set is disjoint from what it replays
-    # It replays valid training samples, so the rule clock fires with it: no innovation window.
-    assert record.clocks["tau_rule"].step == first_eval and record.window.status == "vanished"
+    # Every sample is valid, but every one is a copy: the rule clock cannot fire, and the window is "not learned".
+    assert record.clocks["tau_rule"].censored and record.window.status == "not learned"
+    assert record.window.height == 0.0 and record.window.area == 0.0
     rows = load_metrics(run_dir(tmp_path, quick_spec("memorizer", {"batch_size": 16}, max_steps=500)))
+    assert [row["noncopy_valid_norm"] for row in rows[1:]] == [None, None]  # nothing new left to read the rule on
     assert [row["step"] for row in rows] == eval_steps(500, 30, "log")[:3].tolist()  # early stop after the hold
-    assert record.stopped_early and record.steps_trained == rows[-1]["step"]
+    assert record.stopped_early and record.steps_trained == rows[-1]["step"] and record.stop_reason == "unreadable"
 
 
 def test_oracle_fires_tau_rule_at_step_zero_and_mem_stays_at_the_control_level(tmp_path):
@@ -80,16 +85,39 @@ def test_oracle_fires_tau_rule_at_step_zero_and_mem_stays_at_the_control_level(t
     control = np.array([row["control"] for row in rows])
     assert np.all(np.abs(mem - 0.25) < 0.04) and np.all(np.abs(control - 0.25) < 0.04)  # raw mem is far above θ_mem …
     assert np.all(np.abs(mem - control) < 0.05)  # … but not above the chance level the control set measures
-    assert record.clocks["tau_mem"].censored and record.window.status == "censored"
+    assert all(row["noncopy_valid"] == 1.0 for row in rows)  # the non-copies of a perfect rule sampler are all valid
+    assert record.clocks["tau_mem"].censored and record.window.status == "open"
     assert record.window.lower == 40.0  # the window is at least max_steps − τ_rule
-    assert not record.stopped_early and record.steps_trained == 40
+    assert not record.stopped_early and record.steps_trained == 40 and record.stop_reason == "max_steps"
+
+
+def test_a_stream_run_of_the_oracle_has_tau_rule_at_once_and_no_copy_clock(tmp_path):
+    record = run_quick("oracle", output=tmp_path, n_train="stream", max_steps=100)
+    assert record.n_train == "stream" and record.stream and "Nstream" in record.run_id
+    assert record.clocks["tau_rule"].step == 0.0 and record.clocks["tau_rule"].fired and record.clocks["tau_rule"].epoch is None
+    for name in ("tau_mem", "tau_mem_strong", "tau_mem_near"):
+        clock = record.clocks[name]
+        assert not clock.applicable and clock.step is None and not clock.censored  # not applicable, never "censored"
+    assert record.window.status == "stream" and record.stop_reason == "stream"
+    rows = load_metrics(run_dir(tmp_path, quick_spec("oracle", n_train="stream", max_steps=100)))
+    assert all(row["mem"] is None and row["epoch"] is None for row in rows)
+
+
+def test_stream_batches_are_fresh_valid_samples(tmp_path):
+    spec = resolve_spec("parity", {"G": 3}, f"{__name__}:BatchRecorder", {}, "stream", 0, {"max_steps": 20, "early_stop": False})
+    BatchRecorder.seen.clear()
+    run(spec, tmp_path, device="cpu", quiet=True)
+    task = tasks.get("parity", G=3)
+    batches = torch.cat(BatchRecorder.seen).numpy()
+    assert len(BatchRecorder.seen) == 20 and task.is_valid(batches).all()
+    assert len(np.unique(task.key(batches))) > 0.99 * len(batches)  # fresh draws, not a fixed set replayed
 
 
 def test_uniform_fires_neither_clock(tmp_path):
     record = run_quick("uniform", output=tmp_path, max_steps=50)
-    for name in ("tau_rule", "tau_mem", "tau_mem_strong"):
+    for name in ("tau_rule", "tau_mem", "tau_mem_strong", "tau_mem_near"):
         assert record.clocks[name].censored and record.clocks[name].step == 50.0
-    assert to_dict(record.window) == {"status": "censored", "steps": None, "log_window": None, "lower": None, "upper": None}
+    assert to_dict(record.window) == {"status": "censored", "steps": None, "log_window": None, "lower": None, "upper": None, "height": 0.0, "area": 0.0}
     assert record.final_metrics["valid"] < 0.01
 
 
@@ -102,7 +130,7 @@ def test_record_and_run_directory_layout(tmp_path):
     assert record.run_id == spec.run_id == directory.name and record.spec == json.loads(json.dumps(spec.to_dict()))
     assert set(record.environment) == {"python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform"}
     assert record.environment["device"] == "cpu" and record.task["name"] == "parity"
-    assert set(record.clocks) == {"tau_rule", "tau_mem", "tau_mem_strong"}
+    assert set(record.clocks) == {"tau_rule", "tau_mem", "tau_mem_strong", "tau_mem_near"}
     assert (record.n_train, record.batch_size, record.max_steps, record.steps_trained) == (64, 64, 30, 30)
     assert json.loads((directory / "record.json").read_text()) == record.to_dict()
     rows = load_metrics(directory)
@@ -208,10 +236,30 @@ class NoisyBernoulli(Adapter):
 NOISY = f"{__name__}:NoisyBernoulli"
 
 
+class BatchRecorder(Adapter):
+    """Keeps every batch it is given; samples uniform noise."""
+
+    seen: ClassVar[list[torch.Tensor]] = []
+
+    def train_step(self, batch: torch.Tensor) -> float:
+        BatchRecorder.seen.append(batch.clone())
+        return 0.0
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randint(0, 2, (n, *self.data.shape), generator=generator)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("n_train", [20, "stream"])
 @pytest.mark.parametrize("checkpoint_every_s", [600.0, 0.0], ids=["at-evals", "every-step"])
 @pytest.mark.parametrize("interrupt_after", [1, 37, 121])
-def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch, interrupt_after, checkpoint_every_s):
-    spec = quick_spec(NOISY, {"batch_size": 8}, n_train=20, max_steps=150, eval_points=8, eval_samples=256, G=4)
+def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch, interrupt_after, checkpoint_every_s, n_train):
+    spec = quick_spec(NOISY, {"batch_size": 8}, n_train=n_train, max_steps=150, eval_points=8, eval_samples=256, G=4)
     monkeypatch.setattr(NoisyBernoulli, "steps_taken", 0)
     reference = run(spec, tmp_path / "straight", device="cpu", quiet=True)
 

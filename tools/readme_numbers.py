@@ -94,6 +94,8 @@ def measure_default_job(output: str | os.PathLike[str] | None = None) -> dict[st
 
 
 def _clock(clock: dict[str, Any]) -> str:
+    if clock.get("step") is None:
+        return "n/a"
     value = f"{clock['step']:,.0f}"
     return f"> {value}" if clock["censored"] else value
 

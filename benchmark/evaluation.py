@@ -1,0 +1,93 @@
+"""One eval: draw samples from the model in growing chunks until every clock curve is clear of its threshold.
+
+Sequential sampling keeps evals cheap where nothing is close to a threshold (most of a run) and spends
+the full M = `eval_samples` where a clock may be crossing. The chunks are `eval_samples_min`, then
+doubling totals (128, 256, 512, 1024 at the defaults), all drawn from one generator seeded with
+`sampling_seed`, so the first samples of every eval come from the same noise and the whole eval is
+deterministic. After each chunk the row is measured on every sample so far; drawing stops when each
+clock curve's 95 % Wilson interval lies wholly on one side of its threshold (rule in `decided`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from benchmark.metrics import SampleMetrics, normalise_validity, wilson_interval
+from tasks.base import SAMPLE_DTYPE
+
+
+def chunk_sizes(minimum: int, maximum: int) -> list[int]:
+    """Chunk sizes whose running totals are minimum, 2·minimum, 4·minimum, … capped at maximum."""
+    sizes, total = [], 0
+    target = minimum
+    while total < maximum:
+        target = min(target, maximum)
+        sizes.append(target - total)
+        total = target
+        target *= 2
+    return sizes
+
+
+def measure_eval(adapter: Any, task: Any, metrics: SampleMetrics, protocol: Any) -> dict[str, Any]:
+    """Draw and measure one eval's samples under `protocol`'s sequential rule; the row says how many were drawn."""
+    import torch
+
+    generator = torch.Generator().manual_seed(protocol.sampling_seed)
+    drawn: list[np.ndarray] = []
+    row: dict[str, Any] = {}
+    for size in chunk_sizes(min(protocol.eval_samples_min, protocol.eval_samples), protocol.eval_samples):
+        drawn.append(draw_samples(adapter, size, generator, task))
+        row = metrics.measure(np.concatenate(drawn))
+        if decided(row, protocol, task.chance_valid()):
+            break
+    return row
+
+
+def decided(row: Mapping[str, Any], protocol: Any, chance: float) -> bool:
+    """True when more samples could not move any clock curve across its threshold at 95 % (Wilson) confidence.
+
+    - copy curves (`mem_excess` against θ_mem and θ_mem_strong, `copy_excess_near` against θ_mem): the
+      Wilson interval of the copy fraction, shifted by the control fraction measured on the same samples,
+      lies wholly above or below the threshold;
+    - the rule curve (`noncopy_valid_norm` against θ_rule): its interval (Wilson on the non-copies,
+      normalised) lies wholly on one side; while it is undefined (too few non-copies), it is decided only
+      when even all M samples would hold too few non-copies at the upper end of the non-copy fraction's
+      Wilson interval.
+    """
+    total = row["samples"]
+    if total >= protocol.eval_samples:
+        return True
+    if row.get("mem") is not None:  # stream runs have no copy curves
+        copies = {"mem_excess": (row["mem"], row["control"]), "copy_excess_near": (row["mem"] + row["near"], row["control"] + row["near_control"])}
+        checks = [("mem_excess", protocol.theta_mem), ("mem_excess", protocol.theta_mem_strong), ("copy_excess_near", protocol.theta_mem)]
+        for curve, threshold in checks:
+            fraction, control = copies[curve]
+            low, high = wilson_interval(round(fraction * total), total)
+            if low - control < threshold <= high - control:
+                return False
+    if row["noncopy_valid_norm"] is None:
+        _, noncopy_high = wilson_interval(row["noncopy_count"], total)
+        return math.ceil(noncopy_high * protocol.eval_samples) < protocol.noncopy_floor
+    low, high = row["noncopy_valid_norm_ci"]
+    return not (low < protocol.theta_rule <= high)
+
+
+def draw_samples(adapter: Any, count: int, generator: Any, task: Any) -> np.ndarray:
+    """`count` samples from the adapter, checked for shape and range, as the task's compact dtype."""
+    import torch
+
+    samples = adapter.sample(count, generator)
+    samples = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    expected = (count, *task.shape)
+    if samples.shape != expected or not np.issubdtype(samples.dtype, np.integer):
+        name = getattr(adapter, "registered_name", "") or type(adapter).__name__
+        raise ValueError(f"adapter {name}.sample must return integers of shape {expected}, got {samples.dtype} {samples.shape}")
+    if samples.size and (samples.min() < 0 or samples.max() >= task.num_symbols):
+        raise ValueError(f"adapter samples must be symbols in [0, {task.num_symbols}), got values in [{samples.min()}, {samples.max()}]")
+    return samples.astype(SAMPLE_DTYPE) if task.num_symbols <= 256 else samples  # verifiers run 3-5× faster on bytes
+
+
+__all__ = ["chunk_sizes", "decided", "draw_samples", "measure_eval", "normalise_validity"]
