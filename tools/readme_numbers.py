@@ -161,8 +161,10 @@ def measure_speeds(steps: int = 10, rounds: int = 5, samples: int = 512) -> list
     return table
 
 
-def speeds_block(table: list[list[str]]) -> str:
-    lines = ["| adapter | params | train steps/s | samples/s |", "|---|---|---|---|"]
+def speeds_block(table: list[list[str]], load: float) -> str:
+    """The speed table, with the load it was measured under (other work on the cores slows even CPU-time rates)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines = [f"Measured at load average {load:.1f} on {cores} cores:", "", "| adapter | params | train steps/s | samples/s |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in table]
     return "\n".join(lines)
 
@@ -220,7 +222,9 @@ def main() -> None:
         print(block)
         text = replace_block(text, "default-job", block)
     if args.speeds:
-        block = speeds_block(measure_speeds())
+        load_before = os.getloadavg()[0]
+        table = measure_speeds()
+        block = speeds_block(table, max(load_before, os.getloadavg()[0]))
         print(block)
         text = replace_block(text, "speeds", block)
     if args.write:
