@@ -190,6 +190,8 @@ def analyse_run(
     if not spec_path.is_file():
         raise ConfigError(f"{directory} is not a run directory (no {SPEC_FILE})")
     spec = RunSpec.from_dict(json.loads(spec_path.read_text()))
+    if spec.stream:
+        raise ConfigError(f"{directory} is a stream run: basins compare training samples with new ones, and a stream run has no training set")
     checkpoints = kept_checkpoints(directory, config.max_checkpoints)
     if not checkpoints:
         raise ConfigError(f"{directory} has no kept checkpoints: rerun it with --keep-checkpoints")

@@ -174,19 +174,25 @@ def to_markdown(board: Mapping[str, Any]) -> str:
 
 def _methods_markdown(methods: Mapping[str, Any]) -> str:
     protocol = methods["protocol"]
-    show = lambda values: ", ".join(_value(v) for v in values) + (" (mixed)" if len(values) > 1 else "")  # noqa: E731
+    show = lambda values: ", ".join("—" if v is None else _value(v) for v in values) + (" (mixed)" if len(values) > 1 else "")  # noqa: E731
     schedule = f"{show(protocol['eval_schedule'])}, {show(protocol['eval_points'])} evals after step 0, up to {show(protocol['max_steps'])} steps"
     statistics = methods["statistics"]
-    lines = [
-        f"- protocol version: {show(methods['protocol_version'])}; clocks read with: {show(methods['clocks_version'])}",
-        f"- τ_rule: validity of non-copies (chance-normalised) ≥ {show(protocol['theta_rule'])}; non-copies: neither a copy nor within "
-        f"{show(protocol['near_distance'])} cell(s) of a training sample; read when at least max({show(protocol['min_noncopy'])}, "
-        f"{show(protocol['min_noncopy_fraction'])}·M) remain",
+    rule_curves = {
+        "2.0": f"validity of non-copies (chance-normalised) ≥ {show(protocol['theta_rule'])}; non-copies: neither a copy nor within "
+        f"{show([v for v in protocol['near_distance'] if v is not None])} cell(s) of a training sample; read when at least "
+        f"max({show([v for v in protocol['min_noncopy'] if v is not None])}, {show([v for v in protocol['min_noncopy_fraction'] if v is not None])}·M) remain",
+        "2.0 (re-read)": "(protocol-1.0 runs re-read) validity of the samples that are not exact copies (1.0 recorded no near-copies), chance-normalised, "
+        f"≥ {show(protocol['theta_rule'])}, read when at least max(64, 0.1·M) remain; τ_mem near not available",
+        "1.0": f"(protocol 1.0) validity of all samples, copies included (chance-normalised) ≥ {show(protocol['theta_rule'])}",
+    }
+    lines = [f"- protocol version: {show(methods['protocol_version'])}; clocks read with: {show(methods['clocks_version'])}"]
+    lines += [f"- τ_rule: {rule_curves.get(version, version)}" for version in methods["clocks_version"]]
+    lines += [
         f"- τ_mem: mem − control ≥ {show(protocol['theta_mem'])} (strong: {show(protocol['theta_mem_strong'])}); τ_mem near: copies and near-copies beyond control ≥ {show(protocol['theta_mem'])}",
         f"- hold: a crossing must hold for {show(protocol['hold'])} consecutive evals; early stop: {show(protocol['early_stop'])}",
         f"- eval schedule: {schedule}",
-        f"- eval samples: {show(protocol['eval_samples_min'])} first, doubled up to M = {show(protocol['eval_samples'])} until every clock curve is clear of its threshold "
-        f"(sampling seed {show(protocol['sampling_seed'])}); batching: {show(protocol['batching'])}",
+        f"- eval samples: M = {show(protocol['eval_samples'])}, drawn {show(protocol['eval_samples_min'])} first and doubled until every clock curve is clear of its "
+        f"threshold (—: all M at every eval, protocol 1.0); sampling seed {show(protocol['sampling_seed'])}; batching: {show(protocol['batching'])}",
         f"- package version: {show(methods['package_version'])} (rendered by {methods['rendered_by']})",
         f"- records: {methods['num_records']} runs in {methods['num_groups']} cells; medians over seeds with {statistics['median_interval']} "
         f"{format_percent(statistics['median_target'])}, printed with that coverage, and called a range below {format_percent(statistics['range_below'])}; "

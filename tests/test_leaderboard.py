@@ -45,12 +45,12 @@ def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
     first = dict(zip(leaderboard.COLUMNS, rows[0]))
     assert (first["adapter"], first["task"], first["complexity"], first["N"], first["params"], first["seeds"]) == ("uniform", "parity", "2", "32†", "203k", "3")
     assert "protocol" not in _header(markdown, "adapter")
-    assert first["τ_rule"] == "100 (range 100–100, 75 %)" and first["τ_mem"] == "1100 (range 1000–1200, 75 %)"
+    assert first["τ_rule"] == "100 (all 3 runs)" and first["τ_mem"] == "1100 (range 1000–1200, 75 %)"
     assert (first["window"], first["log-window"], first["status"]) == ("1000", "1.04", "open")
     assert first["τ_mem (epochs)"].startswith("2200 (range")
     second = dict(zip(leaderboard.COLUMNS, rows[1]))
     assert second["N"] == "128"  # not full-batch: no mark
-    assert second["τ_mem"] == "> 2000 [> 2000, > 2000] (93 %)" and second["status"] == "open"  # five seeds: a 93 % interval
+    assert second["τ_mem"] == "> 2000 (all 5 runs)" and second["status"] == "open"  # five seeds: a 93 % interval
     assert second["window"] == "> 1940"
     assert "predicted windows" not in markdown  # no stream cell: nothing to predict, no empty section
     single = leaderboard.to_markdown(leaderboard.build(records[:3]))
