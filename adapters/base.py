@@ -9,6 +9,7 @@ inside the adapter, never at module import, so `python -m benchmark list` stays 
 from __future__ import annotations
 
 import math
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -120,6 +121,18 @@ class Denoiser(Protocol):
     def decode(self, values: torch.Tensor) -> torch.Tensor: ...
 
     def denoise(self, noisy: torch.Tensor, sigma: float) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class Exportable(Protocol):
+    """Optional capability of adapters whose model can leave the suite (`python -m benchmark export`).
+
+    `export` writes the sampled weights into `directory` in the model library's own format
+    (`save_pretrained`, so that the library's `from_pretrained` loads them) with whatever sampling
+    needs beside them, and returns a JSON-able description: at least `library` and `class`.
+    """
+
+    def export(self, directory: str | os.PathLike[str]) -> dict[str, Any]: ...
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

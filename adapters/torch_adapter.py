@@ -7,6 +7,7 @@ this base owns everything a bit-identical resume needs (weights, optimiser, EMA,
 from __future__ import annotations
 
 import contextlib
+import os
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -136,6 +137,58 @@ class TorchAdapter(Adapter):
             "optimizer": "AdamW",
             "device": str(self.device),
         }
+
+    # --- export (the adapters.base.Exportable capability) ------------------------------------------
+    def export(self, directory: str | os.PathLike[str]) -> dict[str, Any]:
+        """The sampled weights via the model's own `save_pretrained`, plus its generation config or scheduler.
+
+        diffusers' `LabelEmbedding` tables that were cut to their classes (the DiT drops its unused "null"
+        row) get that row back as a copy of class 0, so `from_pretrained` of the model class builds the same
+        shapes and its label dropout, if re-enabled by training, changes nothing. A transformers model gets
+        the adapter's `GenerationConfig`, so `generate()` samples as the adapter does.
+        """
+        import copy
+        from importlib import metadata
+        from pathlib import Path
+
+        model = copy.deepcopy(self.sampling_model).to("cpu").eval()
+        if not hasattr(model, "save_pretrained"):
+            raise TypeError(f"{type(self).__name__}'s model {type(model).__name__} has no save_pretrained: nothing to export it with")
+        _restore_null_label_rows(model)
+        make_generation_config = getattr(self, "_generation_config", None)
+        if callable(make_generation_config) and hasattr(model, "generation_config"):
+            model.generation_config = make_generation_config()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(directory)
+        scheduler = getattr(self, "_scheduler", None)
+        if hasattr(scheduler, "save_pretrained"):
+            scheduler.save_pretrained(directory / "scheduler")
+        library = type(model).__module__.split(".")[0]
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = None
+        return {
+            "library": library,
+            "library_version": version,
+            "class": type(model).__name__,
+            "scheduler": type(scheduler).__name__ if hasattr(scheduler, "save_pretrained") else None,
+            "sampled_weights": "ema" if self.ema is not None else "raw",
+            "data": {"shape": list(self.data.shape), "num_symbols": self.data.num_symbols},
+        }
+
+
+def _restore_null_label_rows(model: torch.nn.Module) -> None:
+    """Give every label table that lacks its classifier-free-guidance row one (a copy of row 0)."""
+    for module in model.modules():
+        table = getattr(module, "embedding_table", None)
+        classes = getattr(module, "num_classes", None)
+        if isinstance(table, torch.nn.Embedding) and isinstance(classes, int) and table.num_embeddings == classes:
+            padded = torch.nn.Embedding(classes + 1, table.embedding_dim)
+            with torch.no_grad():
+                padded.weight.copy_(torch.cat([table.weight, table.weight[:1]]))
+            module.embedding_table = padded
 
 
 def _cpu_clone(value: Any) -> Any:

@@ -9,3 +9,14 @@ __version__ = "0.1.0"
 
 # A library stays silent unless its user configures logging (the CLI does): no "No handlers" warnings either.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_API = ("run_sweep", "render_leaderboard", "SweepFailed")
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy, so `import benchmark` stays free of torch
+    """`benchmark.run_sweep` / `benchmark.render_leaderboard`: the Python API (benchmark.api), imported on first use."""
+    if name in _API:
+        from benchmark import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'benchmark' has no attribute {name!r}")

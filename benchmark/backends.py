@@ -48,6 +48,8 @@ class RunOptions:
     include: tuple[str, ...] = ()  # plugins every worker imports before running
     restart: tuple[str, ...] = ()  # run ids to start over from step 0 (the way out of a damaged run directory)
     skip_running: bool = False  # a run another process holds is skipped (not waited for)
+    report_to: tuple[str, ...] = ()  # trackers by name (benchmark.trackers), built afresh in every worker
+    log_level: int | None = None  # workers log at this level to their stderr; None: leave logging alone
 
 
 @dataclass
@@ -96,13 +98,20 @@ def execute(
     backend: str = "local",
     jobs: int = 1,
     report: Callable[[str], None] | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> SweepResult:
-    """Run every spec not yet finished on `backend`; outcomes come back in spec order."""
+    """Run every spec not yet finished on `backend`; outcomes come back in spec order.
+
+    `callbacks` are live objects for runs in this process (local, one job); trackers that must reach
+    workers go by name in `options.report_to`.
+    """
     from benchmark import protocol  # local: torch is imported only when something runs
 
     if backend not in BACKENDS:
         raise BackendError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    report = report or (lambda line: None)
+    report = report or logger.info
+    if callbacks and (backend != "local" or (jobs > 1 and len(specs) > 1)):
+        raise BackendError("callback objects run in this process only (local backend, one job): pass trackers by name (report_to) to reach workers")
     outcomes: dict[str, Outcome] = {}
     pending: list[RunSpec] = []
     for spec in specs:
@@ -114,8 +123,11 @@ def execute(
     report(f"{len(specs)} runs: {finished} finished already (skipped), {len(pending)} to run on the {backend} backend")
     warn_oversubscription(pending, jobs if backend == "local" else 1)
     if pending:
-        runner = run_ray if backend == "ray" else run_local
-        for outcome in runner(pending, options, jobs=jobs, report=report):
+        if backend == "ray":
+            finished = run_ray(pending, options, jobs=jobs, report=report)
+        else:
+            finished = run_local(pending, options, jobs=jobs, report=report, callbacks=callbacks)
+        for outcome in finished:
             outcomes[outcome.spec.run_id] = outcome
     return SweepResult([outcomes[spec.run_id] for spec in specs])
 
@@ -163,17 +175,19 @@ def available_cores() -> int:
 # --- one run, wherever it executes ---------------------------------------------------------------
 
 
-def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
+def run_one(spec: RunSpec, options: RunOptions, position: int = 0, callbacks: Sequence[Any] = ()) -> Outcome:
     """Run (or resume) one spec; an exception becomes the outcome's error text, so one bad run cannot sink a sweep.
 
     A run directory that cannot be used (`RunDirError`, or a write that fails: read-only, disk full) is a
-    one-line refusal naming the path; any other exception is reported with its traceback.
+    one-line refusal naming the path; any other exception is reported with its traceback. Trackers named in
+    `options.report_to` are built here, in the process that runs, beside the live `callbacks`.
     """
-    from benchmark import protocol
+    from benchmark import protocol, trackers
     from benchmark.records import RecordError
     from benchmark.rundir import WRITE_ERRNOS, RunInProgress
 
     try:
+        hooks = [*trackers.build_all(options.report_to), *callbacks]  # built here, in the process that runs
         record = protocol.run(
             spec,
             options.output,
@@ -183,6 +197,7 @@ def run_one(spec: RunSpec, options: RunOptions, position: int = 0) -> Outcome:
             progress_position=position,
             restart=spec.run_id in options.restart,
             wait=not options.skip_running,
+            callbacks=hooks,
         )
     except RunInProgress as error:
         logger.warning("%s; skipped", error)
@@ -204,11 +219,11 @@ def _describe(outcome: Outcome) -> str:
         return f"skipped {outcome.spec.run_id}: in progress in another process"
     if outcome.refused:
         return f"refused {outcome.spec.run_id}: {outcome.error}"
+    from benchmark.terminal import run_summary
+
     if outcome.error is not None:
         return f"failed {outcome.spec.run_id}: {outcome.error.strip().splitlines()[-1]}"
-    clocks = outcome.record.clocks if outcome.record else {}
-    shown = ", ".join(f"{name} {clock.display()}" for name, clock in clocks.items() if name in ("tau_rule", "tau_mem"))
-    return f"done {outcome.spec.run_id}" + (f" ({shown})" if shown else "")
+    return run_summary(outcome.record) if outcome.record else f"done {outcome.spec.run_id}"
 
 
 # --- local: this process, or a pool of spawned processes ----------------------------------------
@@ -222,7 +237,7 @@ _interrupting = False  # in a worker: a stop is under way (a second signal must 
 _in_run = False  # in a worker: a run is executing (else a stop can exit at once)
 
 
-def _init_worker(include: tuple[str, ...], parent_pid: int, quiet: bool) -> None:
+def _init_worker(include: tuple[str, ...], parent_pid: int, log_level: int | None) -> None:
     """Runs once in each spawned worker: die with the parent, stop on SIGTERM/SIGINT, log to stderr, load the plugins."""
     from benchmark.plugins import load_plugins
 
@@ -232,7 +247,7 @@ def _init_worker(include: tuple[str, ...], parent_pid: int, quiet: bool) -> None
     signal.signal(signal.SIGINT, _stop_worker)
     _die_with_parent(parent_pid)
     tqdm.set_lock(threading.RLock())  # tqdm's default is a multiprocessing lock, leaked (and warned about) when a stopped worker exits
-    log_to_stderr(logging.WARNING if quiet else logging.INFO)
+    _configure_logging(log_level)
     load_plugins(include)
 
 
@@ -281,32 +296,12 @@ def _worker_run(spec: RunSpec, options: RunOptions, position: int) -> Outcome:
         _in_run = False
 
 
-class _StderrHandler(logging.StreamHandler):
-    """A handler writing to whatever `sys.stderr` is when a record is emitted (tests and tools swap it)."""
+def _configure_logging(log_level: int | None) -> None:
+    """Workers log to their stderr at the sweep's level (benchmark.log); None leaves logging as the process has it."""
+    if log_level is not None:
+        from benchmark.log import configure
 
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def log_to_stderr(level: int) -> None:
-    """Show this package's log records (e.g. 'waiting for a run in progress') on stderr, unless logging is configured."""
-    root = logging.getLogger("benchmark")
-    ours = [handler for handler in root.handlers if isinstance(handler, _StderrHandler)]
-    if not ours and any(not isinstance(handler, logging.NullHandler) for handler in root.handlers):
-        return  # the application configured logging itself
-    if not ours:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
+        configure(log_level)
 
 
 def stop_workers(pool: ProcessPoolExecutor, timeout: float = WORKER_STOP_TIMEOUT_S) -> None:
@@ -323,18 +318,18 @@ def stop_workers(pool: ProcessPoolExecutor, timeout: float = WORKER_STOP_TIMEOUT
             process.join(1.0)
 
 
-def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = print) -> list[Outcome]:
+def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = logger.info, callbacks: Sequence[Any] = ()) -> list[Outcome]:
     """`jobs` = 1: one after another in this process; more: a 'spawn' process pool of that many workers."""
     outcomes: list[Outcome] = []
     if jobs <= 1 or len(specs) == 1:
         for index, spec in enumerate(specs):
-            outcome = run_one(spec, options)
+            outcome = run_one(spec, options, callbacks=callbacks)
             report(f"[{index + 1}/{len(specs)}] {_describe(outcome)}")
             outcomes.append(outcome)
         return outcomes
     workers = min(jobs, len(specs))
     context = get_context("spawn")  # fork would copy torch's thread pools and any CUDA state
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options.include, os.getpid(), options.quiet))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options.include, os.getpid(), options.log_level))
     try:
         futures = {pool.submit(_worker_run, spec, options, index % workers): spec for index, spec in enumerate(specs)}
         remaining = set(futures)
@@ -362,6 +357,7 @@ def _ray_task(spec: RunSpec, options: RunOptions) -> Outcome:
     """Body of a Ray task: same as a pool worker, on whichever node Ray chose."""
     from benchmark.plugins import load_plugins
 
+    _configure_logging(options.log_level)
     load_plugins(options.include)
     return run_one(spec, options)
 
@@ -391,7 +387,7 @@ def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_
         raise BackendError(f"cannot reach the Ray cluster at RAY_ADDRESS={address} within {timeout:g} s ({reason}): start it, or unset RAY_ADDRESS for a local Ray") from None
 
 
-def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = print) -> list[Outcome]:
+def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = logger.info) -> list[Outcome]:
     """Submit each run as a Ray task; `ray.init` honours RAY_ADDRESS (a cluster) or starts a local instance.
 
     Interrupted (Ctrl-C, SIGTERM), the sweep cancels its tasks. If the driver is killed outright, Ray ends

@@ -9,6 +9,7 @@ and the sweep exits 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -18,6 +19,8 @@ from typing import Any, Sequence
 EXIT_USER_ERROR = 2
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+logger = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
@@ -43,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.py|MODULE",
         help="import a plugin that registers tasks or adapters (repeatable); installed plugins are found through entry points",
     )
+    plugin.add_argument("--verbosity", choices=("debug", "info", "warning", "error"), help="log level on stderr (default info; warning with --quiet)")
     parser = _Parser(prog="python -m benchmark", description="two-clocks: measure when a generative model learns a rule (τ_rule) and when it starts copying (τ_mem).")
     parser.add_argument("--version", action="version", version=f"two-clocks {benchmark.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,reclock}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,reclock,export}")
     commands.required = True
 
     run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     run.add_argument("-j", "--jobs", type=_positive_int, help="runs in parallel (local backend; default 1)")
     run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or lines, warnings and errors only (the final table still prints)")
+    run.add_argument("--wide", action="store_true", help="print the full markdown leaderboard instead of the compact table")
+    run.add_argument(
+        "--report-to", nargs="+", default=[], metavar="TRACKER[:k=v,...]",
+        help="trackers: tensorboard, jsonl, csv (built in), wandb, mlflow (extras), or module:Class; e.g. wandb:project=x,mode=offline",
+    )
     run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint.pt after a run finishes")
     run.add_argument(
         "--restart-run", nargs="+", default=[], metavar="RUN_ID",
@@ -108,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reclock.add_argument("runs", nargs="+", metavar="RUNS", help="folder(s) of protocol-1.0 runs")
     reclock.add_argument("--out", required=True, metavar="DIR", help="folder for the re-read runs (one sub-folder per run id)")
+
+    export = commands.add_parser(
+        "export", parents=[plugin], help="write a run's trained model with save_pretrained, plus a model card",
+        description="Write the model of a run folder in its library's own format (save_pretrained: loadable with "
+        "from_pretrained) and a README.md model card with the run's spec and clocks. The weights come from the run's "
+        "checkpoint: finished runs keep one only with --keep-checkpoints, which also keeps every eval step.",
+    )
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (holding spec.json and a checkpoint)")
+    export.add_argument("out", metavar="OUT", help="folder to write the model into (created; must be empty or absent)")
+    export.add_argument("--step", type=_non_negative_int, help="a kept eval step (checkpoints/step_<k>.pt; default: the latest checkpoint)")
     return parser
 
 
@@ -171,10 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         from benchmark.plugins import load_plugins
 
-        if args.command != "run":  # run loads the sweep file's includes too, after reading it
-            load_plugins(args.include)
-        commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "reclock": command_reclock}
-        return commands[args.command](args)
+        from benchmark import log
+
+        level = args.verbosity or ("warning" if getattr(args, "quiet", False) else "info")
+        with log.configured(level):
+            if args.command != "run":  # run loads the sweep file's includes too, after reading it
+                load_plugins(args.include)
+            commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "reclock": command_reclock, "export": command_export}
+            return commands[args.command](args)
     except user_errors as error:
         return _fail(str(error))
     except KeyboardInterrupt:
@@ -206,13 +229,9 @@ def _fail(message: str) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Validate the whole sweep, then run it on the chosen backend and print its leaderboard."""
-    import logging
-    import os
-
-    from benchmark import leaderboard, sweep
-    from benchmark.backends import RunOptions, check_ray_address, execute, log_to_stderr
-    from benchmark.plugins import load_plugins
+    """Validate the whole sweep, run it on the chosen backend, print the compact leaderboard and write the full one."""
+    from benchmark import api, leaderboard, sweep, terminal
+    from benchmark.log import LEVELS
 
     protocol: dict[str, Any] = {}
     if args.protocol_args:
@@ -235,45 +254,40 @@ def command_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         include=tuple(args.include),
     )
-    if args.config is None and (args.tasks or args.adapters):
-        base = sweep.Sweep(blocks=(sweep.Block(),))  # a sweep given by flags alone starts empty
-    else:
-        base = sweep.load_sweep(args.config)  # None: the packaged default job
-    plan = sweep.apply_overrides(base, flags)
-    load_plugins(plan.include)
-    smoke = sweep.smoke_enabled(args.smoke)
-    output = _check_output(Path(plan.output))
-    _check_device(plan.device, plan.backend)
-    specs = sweep.expand(plan, smoke=smoke)
-    unknown = sorted(set(args.restart_run) - {spec.run_id for spec in specs})
-    if unknown:
-        raise UsageError(f"--restart-run {' '.join(unknown)}: not a run of this sweep (--dry-run lists its run ids)")
-    report = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    if smoke:
-        report("smoke mode: " + ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
+    level = LEVELS[args.verbosity or ("warning" if args.quiet else "info")]
+    plan = api.plan_sweep(
+        args.config, flags, smoke=args.smoke, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints,
+        report_to=args.report_to, log_level=level, create_output=not args.dry_run,
+        restart=args.restart_run, skip_running=args.skip_running,
+    )
+    if plan.smoke:
+        logger.info("smoke mode: %s", ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
     if args.dry_run:
-        for spec in specs:
+        for spec in plan.specs:
             print(spec.run_id)
         return 0
-    if plan.backend == "ray":
-        check_ray_address(os.environ.get("RAY_ADDRESS"))
-    _writable(lambda: output.mkdir(parents=True, exist_ok=True), output)
-    log_to_stderr(logging.WARNING if args.quiet else logging.INFO)
-    options = RunOptions(
-        output=str(output.resolve()), device=plan.device, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints,
-        include=tuple(_absolute(i) for i in plan.include), restart=tuple(args.restart_run), skip_running=args.skip_running,
-    )
-    result = execute(specs, options, backend=plan.backend, jobs=plan.jobs, report=report)
+    result = api.execute(plan)
     if result.records:
-        print(leaderboard.to_markdown(leaderboard.build(result.records)))
+        board = leaderboard.build(result.records)
+        markdown_path = Path(plan.options.output) / "leaderboard.md"
+        _writable(lambda: leaderboard.write(board, markdown_path), markdown_path)
+        print(leaderboard.to_markdown(board) if args.wide else terminal.summary_text(board, _shown_path(markdown_path)))
     for failure in result.failures:
         print(f"run {failure.spec.run_id} failed:\n{failure.error}", file=sys.stderr)
     for refusal in result.refusals:
         print(f"error: {' '.join(str(refusal.error).split())}", file=sys.stderr)
     if result.failures:
-        print(f"error: {len(result.failures)} of {len(specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
+        print(f"error: {len(result.failures)} of {len(plan.specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
     return EXIT_USER_ERROR if result.refusals else 0
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when it is inside it (shorter to read), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _writable(action: Any, path: Any) -> Any:
@@ -285,52 +299,10 @@ def _writable(action: Any, path: Any) -> Any:
         raise UsageError(f"cannot write {where}: {error.strerror or error}") from None
 
 
-def _check_output(output: Path) -> Path:
-    """The runs folder must be a folder (or creatable as one): checked before anything trains."""
-    if "\x00" in str(output) or not str(output):
-        raise UsageError(f"output path {str(output)!r} is not a valid path")
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"output path {output} is a file, expected a folder for runs")
-    for parent in output.parents:
-        if parent.exists() and not parent.is_dir():
-            raise UsageError(f"output path {output} is inside {parent}, which is a file")
-    return output
-
-
-DEVICE_TYPES = ("cpu", "cuda", "mps")  # devices a run can train on (torch.device also parses meta, xla, ...)
-
-
 def _check_device(device: str, backend: str) -> None:
-    """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
-    import torch
+    from benchmark.api import check_device
 
-    from adapters.base import resolve_device
-
-    allowed = f"device must be auto, cpu, cuda or cuda:N (or mps), got {device!r}"
-    if device == "auto":
-        return
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise UsageError(allowed) from None
-    if parsed.type not in DEVICE_TYPES:
-        raise UsageError(allowed)
-    if backend == "ray":
-        return
-    try:
-        resolve_device(device)
-    except (ValueError, RuntimeError) as error:
-        raise UsageError(str(error) if "device" in str(error) else allowed) from None
-    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
-        raise UsageError(f"device {device!r} was requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError(f"device {device!r} was requested but MPS is not available (use device=auto or cpu)")
-
-
-def _absolute(include: str) -> str:
-    """Plugin files are given to workers as absolute paths (their working folder may differ)."""
-    path = Path(include)
-    return str(path.resolve()) if include.endswith(".py") or path.is_file() else include
+    check_device(device, backend)
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -401,7 +373,7 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         print(markdown, end="")
     for path in (args.out, args.json):
         if path is not None:
-            print(f"wrote {path}", file=sys.stderr)
+            logger.info("wrote %s", path)
     return 0
 
 
@@ -418,7 +390,7 @@ def command_plot(args: argparse.Namespace) -> int:
     from benchmark.plots import plot_all
 
     written = _writable(lambda: plot_all(args.runs, args.out), args.out)
-    print(f"wrote {len(written)} figures under {args.out}", file=sys.stderr)
+    logger.info("wrote %d figures under %s", len(written), args.out)
     return 0
 
 
@@ -449,14 +421,30 @@ def command_basins(args: argparse.Namespace) -> int:
     for run_dir in map(Path, args.run_dirs):
         if not run_dir.is_dir():
             raise UsageError(f"{run_dir} is not a folder (expected a run folder holding spec.json)")
-        progress = None if args.quiet else (lambda line, name=run_dir.name: print(f"{name}: {line}", file=sys.stderr))
+        progress = None if args.quiet else (lambda line, name=run_dir.name: logger.info("%s: %s", name, line))
         summary = analyse_run(run_dir, config, device=args.device, progress=progress)
         print(Path(run_dir / SUMMARY_FILE).read_text())
         written = [BASINS_FILE, SUMMARY_FILE]
         if args.plot:
             plot_basins(summary, run_dir / PLOT_FILE)
             written.append(PLOT_FILE)
-        print(f"wrote {', '.join(written)} in {run_dir} ({summary['wall_time_s']:.1f} s)", file=sys.stderr)
+        logger.info("wrote %s in %s (%.1f s)", ", ".join(written), run_dir, summary["wall_time_s"])
+    return 0
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """save_pretrained of the run's model at a kept step, a model card and two_clocks.json, in OUT."""
+    from benchmark.export import export_run
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir} is not a folder (expected a run folder holding spec.json)")
+    info = _writable(lambda: export_run(run_dir, args.out, step=args.step), args.out)
+    model = info["model"]
+    logger.info("wrote %s.%s at step %d to %s (load it with %s.from_pretrained; model card: README.md)", model["library"], model["class"], info["step"], args.out, model["class"])
     return 0
 
 
@@ -467,7 +455,9 @@ def command_reclock(args: argparse.Namespace) -> int:
     """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
     from benchmark.reclock import reclock_runs
 
-    out = _check_output(Path(args.out))
+    from benchmark.api import check_output
+
+    out = check_output(Path(args.out))
     written = _writable(lambda: reclock_runs(args.runs, out), out)
-    print(f"re-read {len(written)} protocol-1.0 runs into {out} (render them with: python -m benchmark leaderboard {out})", file=sys.stderr)
+    logger.info("re-read %d protocol-1.0 runs into %s (render them with: python -m benchmark leaderboard %s)", len(written), out, out)
     return 0

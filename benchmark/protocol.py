@@ -10,6 +10,7 @@ only through their contracts. Defaults and the reasons for them: benchmark/PROTO
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import time
@@ -18,7 +19,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from benchmark import records
+from benchmark import records, terminal
 from benchmark.batches import StreamSampler, TrainingSetSampler
 from benchmark.callbacks import Callback, CallbackList
 from benchmark.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
@@ -46,6 +47,8 @@ from benchmark.rundir import (
 )
 from benchmark.schedule import eval_steps
 from benchmark.spec import PROTOCOL_VERSION, RunSpec
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log-spaced evals are far apart
 
@@ -200,6 +203,7 @@ def _train(
         elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
 
     session_start = time.perf_counter()
+    logger.debug("run %s: %s at step %d in %s", spec.run_id, "resuming" if step else "starting", step, directory)
     hooks.call("on_run_start", spec, directory, step)
 
     def clock() -> float:
@@ -229,7 +233,7 @@ def _train(
         )
 
     # 3. Train, evaluating at every scheduled step; stop at max_steps, or early (`stop_reason`).
-    progress = _progress_bar(spec, step, quiet, progress_position)
+    progress = terminal.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
     last_checkpoint = clock()
     with MetricsLog(directory, rows) as log, progress:
         while not done:
@@ -249,11 +253,12 @@ def _train(
                 clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
                 stop_reason = _stop_reason(step, rows, clocks, protocol)
                 done = stop_reason is not None
-                progress.set_postfix(step=step, valid=f"{row['valid']:.3f}", mem="n/a" if row["mem"] is None else f"{row['mem']:.3f}", refresh=False)
+                progress.set_postfix(valid=f"{row['valid']:.3f}", mem="n/a" if row["mem"] is None else f"{row['mem']:.3f}")
                 hooks.call("on_eval", spec, row, clocks)
                 checkpoint(keep_step=step if keep_checkpoints else None)
                 eval_time += time.perf_counter() - eval_start
                 last_checkpoint = clock()
+                progress.eval_done()
                 continue
             loss = adapter.train_step(torch.from_numpy(sampler.next().astype(np.int64)).to(adapter.device))
             loss_sum += float(loss)
@@ -341,21 +346,6 @@ def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], 
         if mem.fired and rule_unreadable(rows, protocol.hold):
             return "unreadable"
     return "max_steps" if step >= protocol.max_steps else None
-
-
-def _progress_bar(spec: RunSpec, step: int, quiet: bool, position: int) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=spec.protocol.max_steps,
-        initial=step,
-        desc=spec.run_id,
-        position=position,
-        leave=position == 0,
-        disable=quiet,
-        dynamic_ncols=True,
-        mininterval=0.5,
-    )
 
 
 def _get_rng_state(device: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import cli, leaderboard, sweep
+from benchmark import cli, leaderboard, sweep, terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_SWEEP = """\
@@ -49,7 +49,7 @@ def sweep_file(tmp_path: Path) -> Path:
 
 def test_yaml_sweep_of_baselines_gives_known_clocks_and_a_rerun_skips_everything(tmp_path: Path, sweep_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
-    assert cli.main(["run", "--config", str(sweep_file), "--output", str(runs), "--quiet"]) == 0
+    assert cli.main(["run", "--config", str(sweep_file), "--output", str(runs), "--quiet", "--wide"]) == 0
     first = capsys.readouterr().out
     rows = clock_rows(first)
     assert set(rows) == {"memorizer", "oracle", "uniform"}
@@ -67,7 +67,12 @@ def test_yaml_sweep_of_baselines_gives_known_clocks_and_a_rerun_skips_everything
     assert cli.main(["run", "--config", str(sweep_file), "--output", str(runs)]) == 0
     again = capsys.readouterr()
     assert "6 runs: 6 finished already (skipped), 0 to run" in again.err
-    assert clock_rows(again.out) == rows
+    compact = clock_rows(again.out)  # the default view: the compact table, the full one in runs/leaderboard.md
+    assert list(next(iter(compact.values()))) == list(terminal.COMPACT_COLUMNS)
+    for name, row in rows.items():  # the same cells as the full table (clocks: the median, without the seeds' range)
+        assert [compact[name][c] for c in ("adapter", "task", "N", "seeds", "window")] == [row[c] for c in ("adapter", "task", "N", "seeds", "status")]
+        assert all(row[c].startswith(compact[name][c]) for c in ("τ_rule", "τ_mem"))
+    assert clock_rows((runs / "leaderboard.md").read_text()) == rows
     assert {path: path.stat().st_mtime_ns for path in records} == stamps  # nothing rewritten
 
 
@@ -128,7 +133,9 @@ def test_default_job_runs_in_smoke_mode(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = clock_rows(done.stdout)
     assert {label.split()[0] for label in rows} == {"dit", "gpt"}
-    assert list(next(iter(rows.values()))) == list(leaderboard.COLUMNS)
+    assert list(next(iter(rows.values()))) == list(terminal.COMPACT_COLUMNS)
+    assert max(map(len, done.stdout.splitlines())) <= terminal.WIDTH and "No fit" not in done.stdout
+    assert list(next(iter(clock_rows((tmp_path / "runs" / "leaderboard.md").read_text()).values()))) == list(leaderboard.COLUMNS)
 
 
 def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixture[str]) -> None:

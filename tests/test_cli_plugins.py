@@ -137,7 +137,7 @@ def test_include_a_file_runs_in_worker_processes(tmp_path: Path, plugin_dir: Pat
     assert listed.returncode == 0, listed.stderr
     assert "toy_stripes — Every row of the grid is constant." in listed.stdout and "toy_echo — Replays the last training batch it saw." in listed.stdout
     done = subprocess.run(
-        [*command, "run", "--include", str(plugin), *SWEEP_FLAGS, "--seeds", "0", "1", "-j", "2", "--quiet", "--output", str(tmp_path / "runs")],
+        [*command, "run", "--include", str(plugin), *SWEEP_FLAGS, "--seeds", "0", "1", "-j", "2", "--quiet", "--wide", "--output", str(tmp_path / "runs")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr

@@ -284,10 +284,26 @@ def test_an_interrupted_run_resumes_to_the_same_record(tmp_path, monkeypatch, in
     assert len({row["loss"] for row in straight_rows[1:]}) == len(straight_rows) - 1  # the curve is not trivially constant
 
 
-def test_progress_bar_shows_step_valid_and_mem_unless_quiet(tmp_path, capsys):
+def test_progress_is_a_bar_on_a_terminal_plain_log_lines_elsewhere_and_nothing_when_quiet(tmp_path, capsys, caplog, monkeypatch):
+    import logging
+    import sys
+
+    # not a terminal (pytest's capture, like a redirected log): log lines only, no bar, no control characters
+    with caplog.at_level(logging.INFO, logger="benchmark"):
+        run(quick_spec("uniform", max_steps=20), tmp_path / "plain", device="cpu", quiet=False)
+    lines = [r.getMessage() for r in caplog.records if r.name == "benchmark.terminal"]
+    assert lines and "step 20/20 (100 %)" in lines[-1] and "valid" in lines[-1] and "mem" in lines[-1]
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""  # the library itself prints nothing; logging is the user's to configure
+
+    # a terminal: tqdm's bar with step, valid and mem
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     run(quick_spec("uniform", max_steps=20), tmp_path / "loud", device="cpu", quiet=False)
     shown = capsys.readouterr().err
     assert "valid=" in shown and "mem=" in shown and "20/20" in shown
-    run(quick_spec("uniform", max_steps=20), tmp_path / "quiet", device="cpu", quiet=True)
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="benchmark"):
+        run(quick_spec("uniform", max_steps=20), tmp_path / "quiet", device="cpu", quiet=True)
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert captured.err == "" and captured.out == "" and not [r for r in caplog.records if r.name == "benchmark.terminal"]
