@@ -38,8 +38,9 @@ SIZE_NAMES = {
 MLP_NAMES = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size")
 # Set by the adapter from the data; passing them through would break the tokenisation.
 RESERVED = ("vocab_size", "bos_token_id", "eos_token_id", "pad_token_id", "max_position_embeddings")
-# Each is built, trained and sampled by tests/test_adapters_hf.py (transformers 5.24): Mamba and RWKV have no attention.
-TESTED_MODEL_TYPES = ("gemma", "gpt2", "llama", "mamba", "mistral", "phi3", "qwen2", "qwen3", "rwkv")
+# Each is built, trained and sampled by tests/test_adapters_hf.py (transformers 5.24); Mamba has no attention.
+# RWKV builds and trains too, but its generate() samples did not follow what it learned (README), so it is not listed.
+TESTED_MODEL_TYPES = ("gemma", "gpt2", "llama", "mamba", "mistral", "phi3", "qwen2", "qwen3")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class HFCausalLMConfig(NetworkConfig):
 
 
 class HFCausalLMAdapter(CausalLMAdapter):
-    """Any transformers causal LM (Llama, Qwen2, Mistral, Mamba, RWKV, ...) built from its config by model_type."""
+    """Any transformers causal LM (Llama, Qwen2, Mistral, Mamba, ...) built from its config by model_type."""
 
     config_class = HFCausalLMConfig
     config: HFCausalLMConfig

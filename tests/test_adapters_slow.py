@@ -22,11 +22,10 @@ LEARNERS = {
     "dit": ({}, 300, 200),
     "gpt": ({}, 300, 200),
     "llama": ({"model_type": "llama", "depth": 4, "width": 64}, 4096, 300),
-    "rwkv": ({"model_type": "rwkv", "depth": 4, "width": 64}, 4096, 300),
-    "unet": ({}, 4096, 300),
+    "unet": ({}, 4096, 600),
     "mdlm": ({}, 4096, 800),
 }
-ADAPTER = {"llama": "hf_causal_lm", "rwkv": "hf_causal_lm"}
+ADAPTER = {"llama": "hf_causal_lm"}
 
 
 @pytest.mark.parametrize("case", list(LEARNERS))
