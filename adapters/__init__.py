@@ -2,13 +2,21 @@
 
 Bundled adapters are registered lazily as `"module:Class"` strings; third-party adapters arrive through
 the entry-point group `two_clocks.adapters` or as `"package.module:Class"` strings in configs.
+
+Four ways to write one, most help first (README, "Adapters"): a network on a tier — `CausalLMAdapter`
+(next-token models), `EDMAdapter` (continuous diffusion), `MaskedDiffusionAdapter` (absorbing-state
+discrete diffusion) — or on `TorchAdapter` (any torch network and loss), or the raw `Adapter` contract.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import Adapter, AdapterConfig, DataSpec, resolve_device
+from adapters.base import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
+from adapters.causal_lm import CausalLMAdapter
+from adapters.edm import EDMAdapter, EDMConfig
+from adapters.masked_diffusion import MaskedDiffusionAdapter, MaskedDiffusionConfig
+from adapters.torch_adapter import NetworkConfig, TorchAdapter
 from benchmark.config import build_config
 from benchmark.registry import Registry, RegistryError
 
@@ -22,6 +30,9 @@ ADAPTERS.register("oracle", "adapters.baselines:OracleAdapter")
 ADAPTERS.register("uniform", "adapters.baselines:UniformAdapter")
 ADAPTERS.register("dit", "adapters.dit:DiTAdapter")
 ADAPTERS.register("gpt", "adapters.gpt:GPTAdapter")
+ADAPTERS.register("hf_causal_lm", "adapters.hf_causal_lm:HFCausalLMAdapter")
+ADAPTERS.register("unet", "adapters.unet:UNetAdapter")
+ADAPTERS.register("mdlm", "adapters.mdlm:MDLMAdapter")
 
 
 def get_class(name: str) -> type[Adapter]:
@@ -48,4 +59,23 @@ def names() -> list[str]:
     return ADAPTERS.names()
 
 
-__all__ = ["ADAPTERS", "Adapter", "AdapterConfig", "DataSpec", "build", "get_class", "make_config", "names", "register_adapter", "resolve_device"]
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "AdapterConfig",
+    "CausalLMAdapter",
+    "DataSpec",
+    "Denoiser",
+    "EDMAdapter",
+    "EDMConfig",
+    "MaskedDiffusionAdapter",
+    "MaskedDiffusionConfig",
+    "NetworkConfig",
+    "TorchAdapter",
+    "build",
+    "get_class",
+    "make_config",
+    "names",
+    "register_adapter",
+    "resolve_device",
+]

@@ -1,7 +1,8 @@
-"""Plumbing shared by the bundled network adapters: seeded init, AdamW, optional EMA, resumable state.
+"""The torch tier, under every bundled network adapter: seeded init, AdamW, optional EMA, resumable state.
 
 A subclass builds its `torch.nn.Module` in `build_model()`, defines `loss(batch)` and `sample()`;
 this base owns everything a bit-identical resume needs (weights, optimiser, EMA, training RNG, step).
+The model tiers build on it: `adapters.causal_lm`, `adapters.edm`, `adapters.masked_diffusion`.
 """
 
 from __future__ import annotations

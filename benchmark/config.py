@@ -61,6 +61,11 @@ def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) 
     knobs = dict(knobs or {})
     fields = {field.name: field for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(config_class)
+    passthrough = getattr(config_class, "passthrough_field", None)  # a field collecting unknown knobs, checked by the class
+    if passthrough:
+        unknown = {name: knobs.pop(name) for name in [name for name in knobs if name not in fields]}
+        if unknown:
+            knobs[passthrough] = {**dict(knobs.get(passthrough) or ()), **unknown}
     for name in knobs:
         if not isinstance(name, str):
             raise ConfigError(f"knob names of {config_class.__name__} are strings, got {_shown(name)}")

@@ -1,4 +1,9 @@
-"""The bundled network adapters (dit, gpt): real learning, exact resume, sampling contract, config errors."""
+"""The bundled network adapters: real learning, exact resume, sampling contract, config errors.
+
+The contract tests run every network adapter (dit, gpt, hf_causal_lm, unet, mdlm) at a tiny size; the
+tests of one architecture's internals (EDM loss, label dropout, GPT-2 config) follow them. More on the
+tiers and the new adapters: test_adapters_tiers.py, test_adapters_hf.py.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,13 @@ FOUR_SYMBOLS = DataSpec((4, 4), 4)
 TINY = {
     "dit": dict(depth=1, width=64, heads=2, patch_size=6, lr=5e-3, batch_size=32, sampling_steps=10),
     "gpt": dict(depth=2, width=32, heads=2, lr=3e-3, batch_size=16),
+    "hf_causal_lm": dict(model_type="llama", depth=2, width=32, heads=2, lr=3e-3, batch_size=16),
+    "unet": dict(width=16, channel_mult=(1, 2), layers_per_block=1, norm_groups=8, attention_head_dim=8, lr=3e-3, batch_size=16, sampling_steps=6),
+    "mdlm": dict(depth=2, width=32, heads=2, lr=3e-3, batch_size=16, sampling_steps=50),
 }
+NETWORKS = list(TINY)
+# Sequence models read any shape; the 2-D diffusion models need a grid (the DiT a square one, patch 2 divides 4).
+KNOBS_4x4 = {"dit": {"patch_size": 2}}
 MEMORISE_STEPS = {"dit": 400, "gpt": 500}  # gpt: at 250 steps one lr-3e-3 loss spike left seed 0 at 1 % copies on an AVX-512 CPU
 
 
@@ -63,7 +74,7 @@ def test_samples_reproduce_a_tiny_training_set(name):
     assert fraction_in(after, keys) >= 0.8
 
 
-@pytest.mark.parametrize("name", ["dit", "gpt"])
+@pytest.mark.parametrize("name", NETWORKS)
 def test_resume_from_state_dict_is_bit_identical(name):
     knobs = {**TINY[name], "ema": True, "ema_decay": 0.9, "batch_size": 8}
     data_batches = batches(BINARY, 6, 8, seed=3)
@@ -86,10 +97,10 @@ def test_resume_from_state_dict_is_bit_identical(name):
     assert torch.equal(straight.sample(32, torch.Generator().manual_seed(5)), resumed.sample(32, torch.Generator().manual_seed(5)))
 
 
-@pytest.mark.parametrize("name", ["dit", "gpt"])
+@pytest.mark.parametrize("name", NETWORKS)
 @pytest.mark.parametrize("data", [BINARY, FOUR_SYMBOLS], ids=["binary6x6", "4symbols4x4"])
 def test_sample_shape_dtype_range_and_determinism(name, data):
-    knobs = {**TINY[name], "patch_size": 2} if name == "dit" else TINY[name]
+    knobs = {**TINY[name], **KNOBS_4x4.get(name, {})}
     adapter = adapters.build(name, data, seed=0, **knobs)
     loss = adapter.train_step(batches(data, 1, 4, seed=0)[0])
     assert math.isfinite(loss) and loss > 0
@@ -104,17 +115,17 @@ def test_sample_shape_dtype_range_and_determinism(name, data):
     assert adapter.sample(0, torch.Generator()).shape == (0, *data.shape)
 
 
-@pytest.mark.parametrize("name", ["dit", "gpt"])
-def test_chunked_sampling_is_deterministic_and_for_the_dit_independent_of_the_chunk_size(name):
+@pytest.mark.parametrize("name", NETWORKS)
+def test_chunked_sampling_is_deterministic_and_for_the_diffusion_models_independent_of_the_chunk_size(name):
     whole = adapters.build(name, BINARY, seed=0, **TINY[name])
     chunked = adapters.build(name, BINARY, seed=0, **TINY[name], sample_batch_size=7)
     a = whole.sample(20, torch.Generator().manual_seed(1))
     b = chunked.sample(20, torch.Generator().manual_seed(1))
     assert b.shape == a.shape == (20, 6, 6)
     assert torch.equal(b, chunked.sample(20, torch.Generator().manual_seed(1)))
-    if name == "dit":  # all noise is drawn up front, so chunking only bounds memory
+    if name in ("dit", "unet", "mdlm"):  # all noise is drawn up front, so chunking only bounds memory
         assert torch.equal(a, b)
-    else:  # the gpt seeds generate() once per chunk: the chunks are distinct draws
+    else:  # the causal LMs seed generate() once per chunk: the chunks are distinct draws
         assert not torch.equal(b[:7], b[7:14])
 
 
@@ -144,6 +155,17 @@ def test_four_symbol_data_is_learned(name):
         ("gpt", {"lr": 0}, "GPTConfig.lr must be a positive number, got 0"),
         ("gpt", {"depth": "two"}, "GPTConfig.depth must be an integer, got 'two'"),
         ("gpt", {"dept": 2}, "unknown knob 'dept' for GPTConfig; did you mean 'depth'"),
+        ("unet", {"width": 48}, r"UNetConfig.width must be such that norm_groups=32 divides every level's width \[48, 96\], got 48"),
+        ("unet", {"channel_mult": "1x0"}, r"UNetConfig.channel_mult must be one or more positive integers \(e.g. 1x2\), got \(1, 0\)"),
+        ("unet", {"attention_head_dim": 24}, r"UNetConfig.attention_head_dim must be a divisor of every level's width \[32, 64\], got 24"),
+        ("unet", {"sampler": "heun"}, "UNetConfig.sampler must be one of euler, dpmsolver, got 'heun'"),
+        ("mdlm", {"encoder": "roberta"}, "MDLMConfig.encoder must be one of bert, modernbert, got 'roberta'"),
+        ("mdlm", {"schedule": "linear"}, "MDLMConfig.schedule must be one of loglinear, cosine, got 'linear'"),
+        ("mdlm", {"sampling_steps": 0}, "MDLMConfig.sampling_steps must be a positive integer, got 0"),
+        ("mdlm", {"t_min": 1.0}, r"MDLMConfig.t_min must be a number in \(0, 1\), got 1.0"),
+        ("mdlm", {"encoder": "modernbert", "width": 36, "heads": 4}, r"MDLMConfig.width must be a multiple of 2\*heads=8 for modernbert"),
+        ("hf_causal_lm", {"width": 30}, "HFCausalLMConfig.width must be a positive multiple of heads=4, got 30"),
+        ("hf_causal_lm", {"model_type": "lama"}, "HFCausalLMConfig.model_type must be a transformers causal-LM model type; did you mean 'llama'"),
     ],
 )
 def test_bad_config_values_name_the_field_and_the_allowed_values(name, knobs, message):
@@ -255,18 +277,18 @@ def test_gpt_loss_is_next_symbol_cross_entropy():
     assert torch.allclose(loss, expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["dit", "gpt"])
+@pytest.mark.parametrize("name", NETWORKS)
 def test_describe_records_architecture_sizes_and_sampled_weights(name):
     raw = adapters.build(name, BINARY, **TINY[name])
     averaged = adapters.build(name, BINARY, ema=True, **TINY[name])
     assert raw.describe()["sampled_weights"] == "raw" and averaged.describe()["sampled_weights"] == "ema"
     description = json.loads(json.dumps(raw.describe()))
-    assert description["name"] == name and description["config"]["depth"] == TINY[name]["depth"]
+    assert description["name"] == name and description["config"]["width"] == TINY[name]["width"] and description["architecture"]
     assert description["num_parameters"] == raw.num_parameters() == sum(p.numel() for p in raw.model.parameters())
     assert raw.device.type == adapters.build(name, BINARY, device="auto", **TINY[name]).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-@pytest.mark.parametrize("name", ["dit", "gpt"])
+@pytest.mark.parametrize("name", NETWORKS)
 def test_ema_samples_from_the_average_and_tracks_it(name):
     adapter = adapters.build(name, BINARY, ema=True, ema_decay=0.75, **TINY[name])
     before = [p.detach().clone() for p in adapter.model.parameters()]

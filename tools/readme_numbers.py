@@ -132,6 +132,13 @@ SPEED_ROWS = (
     ("gpt", dict(depth=4, width=128, heads=4), "`gpt` 4×128 (default)"),
     ("gpt", dict(depth=4, width=64, heads=4), "`gpt` 4×64"),
     ("gpt", dict(depth=6, width=256, heads=4), "`gpt` 6×256"),
+    ("hf_causal_lm", dict(model_type="llama", depth=4, width=128, heads=4), "`hf_causal_lm` llama 4×128 (default)"),
+    ("hf_causal_lm", dict(model_type="llama", depth=4, width=64, heads=4), "`hf_causal_lm` llama 4×64"),
+    ("hf_causal_lm", dict(model_type="qwen2", depth=4, width=128, heads=4), "`hf_causal_lm` qwen2 4×128"),
+    ("unet", dict(), "`unet` 32×64 channels, 2 levels (default)"),
+    ("unet", dict(channel_mult=(1, 2, 2)), "`unet` 32×64×64, 3 levels (padded to 8×8)"),
+    ("mdlm", dict(), "`mdlm` 4×64, 1000 steps (default)"),
+    ("mdlm", dict(sampling_steps=100), "`mdlm` 4×64, 100 steps"),
 )
 
 
