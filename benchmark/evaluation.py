@@ -5,7 +5,7 @@ the full M = `eval_samples` where a clock may be crossing. The chunks are `eval_
 doubling totals (128, 256, 512, 1024 at the defaults), all drawn from one generator seeded with
 `sampling_seed`, so the first samples of every eval come from the same noise and the whole eval is
 deterministic. After each chunk the row is measured on every sample so far; drawing stops when each
-clock curve's 95 % Wilson interval lies wholly on one side of its threshold (rule in `decided`).
+clock curve's 99 % Wilson interval (DECISION_Z) lies wholly on one side of its threshold (rule in `decided`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ import numpy as np
 
 from benchmark.metrics import SampleMetrics, normalise_validity, wilson_interval
 from tasks.base import SAMPLE_DTYPE
+
+# Two-sided 99 % per look: an eval looks up to four times (128, 256, 512, 1024 samples), so a curve whose
+# true value sits on one side of a threshold is stopped on the wrong side at most about 2 % of the time.
+# At 95 % per look the first small chunk stopped too eagerly: in a measured default-job GPT run, q = 0.81
+# [0.70, 0.89] on 64 samples was taken as clear of 0.9, and τ_rule moved from 123 to 187 steps.
+DECISION_Z = 2.5758293035489
 
 
 def chunk_sizes(minimum: int, maximum: int) -> list[int]:
@@ -47,7 +53,7 @@ def measure_eval(adapter: Any, task: Any, metrics: SampleMetrics, protocol: Any)
 
 
 def decided(row: Mapping[str, Any], protocol: Any, chance: float) -> bool:
-    """True when more samples could not move any clock curve across its threshold at 95 % (Wilson) confidence.
+    """True when more samples could not move any clock curve across its threshold at 99 % (Wilson) confidence.
 
     - copy curves (`mem_excess` against θ_mem and θ_mem_strong, `copy_excess_near` against θ_mem): the
       Wilson interval of the copy fraction, shifted by the control fraction measured on the same samples,
@@ -65,13 +71,13 @@ def decided(row: Mapping[str, Any], protocol: Any, chance: float) -> bool:
         checks = [("mem_excess", protocol.theta_mem), ("mem_excess", protocol.theta_mem_strong), ("copy_excess_near", protocol.theta_mem)]
         for curve, threshold in checks:
             fraction, control = copies[curve]
-            low, high = wilson_interval(round(fraction * total), total)
+            low, high = wilson_interval(round(fraction * total), total, DECISION_Z)
             if low - control < threshold <= high - control:
                 return False
     if row["noncopy_valid_norm"] is None:
-        _, noncopy_high = wilson_interval(row["noncopy_count"], total)
+        _, noncopy_high = wilson_interval(row["noncopy_count"], total, DECISION_Z)
         return math.ceil(noncopy_high * protocol.eval_samples) < protocol.noncopy_floor
-    low, high = row["noncopy_valid_norm_ci"]
+    low, high = (normalise_validity(end, chance) for end in wilson_interval(round(row["noncopy_valid"] * row["noncopy_count"]), row["noncopy_count"], DECISION_Z))
     return not (low < protocol.theta_rule <= high)
 
 
@@ -90,4 +96,4 @@ def draw_samples(adapter: Any, count: int, generator: Any, task: Any) -> np.ndar
     return samples.astype(SAMPLE_DTYPE) if task.num_symbols <= 256 else samples  # verifiers run 3-5× faster on bytes
 
 
-__all__ = ["chunk_sizes", "decided", "draw_samples", "measure_eval", "normalise_validity"]
+__all__ = ["DECISION_Z", "chunk_sizes", "decided", "draw_samples", "measure_eval"]

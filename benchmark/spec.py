@@ -40,7 +40,7 @@ class ProtocolConfig(BaseConfig):
     eval_schedule: str = field(default="log", metadata={"help": "log-spaced or linear eval steps"})
     eval_points: int = field(default=30, metadata={"help": "number of evals after step 0", "max": MAX_EVAL_POINTS})
     eval_samples: int = field(default=1024, metadata={"help": "most samples drawn from the model at an eval (M)", "max": MAX_EVAL_SAMPLES})
-    eval_samples_min: int = field(default=128, metadata={"help": "samples drawn first (at most M); doubled until every clock curve is clear of its threshold, or M"})
+    eval_samples_min: int = field(default=64, metadata={"help": "samples drawn first (at most M); doubled until every clock curve is clear of its threshold, or M"})
     sampling_seed: int = field(default=0, metadata={"help": "seed of the sampling noise, the same at every eval", "min": 0})
     batching: str = field(default="epochs", metadata={"help": "shuffled epochs, or batches drawn with replacement"})
     near_distance: int = field(default=1, metadata={"help": "a sample 1..near_distance cells from a training sample is a near-copy (0: none)"})

@@ -24,9 +24,9 @@ from benchmark.display import format_clock
 from benchmark.rundir import load_metrics
 
 
-def run_both_ways(plan: sweep.Sweep, root: Path, jobs: int) -> dict[str, list]:
+def run_both_ways(plan: sweep.Sweep, root: Path, jobs: int, sequential_only: bool = False) -> dict[str, list]:
     results = {}
-    for label, extra in (("sequential", {}), ("full M", None)):
+    for label, extra in (("sequential", {}), ("full M", None))[: 1 if sequential_only else 2]:
         blocks = []
         for block in plan.blocks:
             protocol = dict(block.protocol)
@@ -48,10 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="sweep file (default: the packaged default job)")
     parser.add_argument("-j", "--jobs", type=int, help="runs side by side (default: the sweep's)")
+    parser.add_argument("--sequential-only", action="store_true", help="skip the full-M comparison run")
     args = parser.parse_args()
     plan = sweep.load_sweep(args.config)
     with tempfile.TemporaryDirectory() as tmp:
-        results = run_both_ways(plan, Path(tmp), args.jobs or plan.jobs)
+        results = run_both_ways(plan, Path(tmp), args.jobs or plan.jobs, args.sequential_only)
         print(f"{'run':<34} {'evals':>14} {'eval share':>12} {'samples/eval':>13} {'wall s':>8} {'tau_rule':>9} {'tau_mem':>9} {'status':>12}")
         for label, (records, wall, output) in results.items():
             print(f"-- {label} (whole sweep: {wall:.0f} s wall)")
