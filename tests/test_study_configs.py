@@ -17,56 +17,87 @@ def _specs(name: str) -> list:
     return sweep.expand(sweep.load_sweep(CONFIGS / name))
 
 
-def _design(specs: list) -> dict[str, dict[str, set]]:
-    """Per adapter: the G, N, depths and seeds the sweep covers."""
+BUNDLED_KINDS = {"gpt", "hf_causal_lm", "dit", "unet", "mdlm"}
+
+
+def _cells(specs: list) -> dict[str, dict[str, set]]:
+    """Per adapter: the (G, layout) on the stream, the (G, N) at finite N, the depths on the stream, the seeds."""
     design: dict[str, dict[str, set]] = {}
     for spec in specs:
-        entry = design.setdefault(spec.adapter.name, {"G": set(), "N": set(), "depth": set(), "seed": set(), "shape": set()})
-        entry["G"].add(spec.task.config["G"])
-        entry["N"].add(spec.n_train)
-        entry["depth"].add(spec.adapter.config["depth"])
+        entry = design.setdefault(spec.adapter.name, {"stream": set(), "finite": set(), "depth": set(), "seed": set(), "shape": set()})
+        task = spec.task.config
+        if spec.stream:
+            entry["stream"].add((task["G"], task["layout"]))
+            entry["depth"].add(spec.adapter.config.get("depth"))
+        else:
+            entry["finite"].add((task["G"], spec.n_train))
         entry["seed"].add(spec.seed)
-        entry["shape"].add((spec.task.config["height"], spec.task.config["width"]))
+        entry["shape"].add((task["height"], task["width"]))
     return design
 
 
 @pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml"])
 def test_study_meets_the_issue_design(name: str) -> None:
-    """Both adapters, ≥3 G, ≥4 N spanning ≥8×, ≥2 depths, ≥3 seeds: what the claims C1–C6 need."""
+    """Every bundled model on the stream at G = 2 and 3, the locality control, a race at N ≥ B, a depth ladder, ≥ 3 seeds."""
     specs = _specs(name)
     assert all(spec.task.name == "parity" for spec in specs)
-    design = _design(specs)
-    assert set(design) == {"dit", "gpt"}
-    for entry in design.values():
-        assert len(entry["G"]) >= 3
-        assert len(entry["N"]) >= 4 and max(entry["N"]) / min(entry["N"]) >= 8
-        assert len(entry["depth"]) >= 2
-        assert len(entry["seed"]) >= 3
-        assert entry["shape"] == {(6, 6)}
+    design = _cells(specs)
+    assert set(design) == BUNDLED_KINDS
+    for adapter, entry in design.items():
+        assert {(2, "contiguous"), (3, "contiguous")} <= entry["stream"], adapter
+        assert len(entry["seed"]) >= 3 and entry["shape"] == {(6, 6)}
+    for adapter in ("gpt", "dit"):
+        assert (2, "random") in design[adapter]["stream"], adapter  # the locality control
+    for adapter in ("gpt", "dit"):
+        assert len(design[adapter]["depth"]) >= 3, adapter  # capacity ladder on the intrinsic clock
+    gpt_race = design["gpt"]["finite"]
+    ns = {n for _, n in gpt_race}
+    assert {g for g, _ in gpt_race} >= {2, 3} and len(ns) >= 3 and max(ns) / min(ns) >= 4
+    assert design["dit"]["finite"] and design["hf_causal_lm"]["finite"]  # the race for each kind
+    for spec in specs:  # N ≥ B: the regime the τ_mem ∝ N^α claim is about
+        assert spec.stream or spec.n_train >= spec.adapter.config["batch_size"], spec.run_id
     assert len({spec.run_id for spec in specs}) == len(specs)  # no block repeats another's runs
 
 
+@pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml"])
+def test_study_reads_the_rule_one_way(name: str) -> None:
+    """A window is predicted from the stream cell with the same rule reading, so every block must share it."""
+    from benchmark.groups import RULE_READING
+
+    readings = {json.dumps({k: spec.protocol.to_dict()[k] for k in RULE_READING}, sort_keys=True) for spec in _specs(name)}
+    assert len(readings) == 1, readings
+
+
 def test_gpu_study_is_paper_scale() -> None:
-    """The GPU file is the paper's scale: G up to ≥6, N in the hundreds to thousands, 6×256 models, seeds 0–4."""
-    design = _design(_specs("gpu.yaml"))
-    for entry in design.values():
-        assert max(entry["G"]) >= 6
-        assert min(entry["N"]) >= 100 and max(entry["N"]) >= 1000
-        assert max(entry["depth"]) >= 6
+    """The GPU file is the paper's scale: G up to ≥ 6 on the stream, N up to ≥ 1000, 6×256 models, seeds 0–4."""
+    specs = _specs("gpu.yaml")
+    design = _cells(specs)
+    for adapter, entry in design.items():
+        assert max(g for g, _ in entry["stream"]) >= 6, adapter
         assert entry["seed"] == {0, 1, 2, 3, 4}
-    widths = {spec.adapter.config["width"] for spec in _specs("gpu.yaml")}
-    assert widths == {256}
+    assert max(n for _, n in design["gpt"]["finite"]) >= 1000
+    assert {spec.adapter.config["width"] for spec in specs if spec.adapter.name in ("gpt", "dit", "hf_causal_lm", "mdlm")} == {256}
+    assert max(spec.adapter.config["depth"] for spec in specs if spec.adapter.name == "gpt") >= 6
 
 
-def test_cpu_study_uses_one_protocol_per_adapter() -> None:
-    """The τ_mem ∝ N^α fit pools runs with equal protocols, so every N of an adapter must share max_steps."""
+def test_cpu_study_uses_one_protocol_per_race() -> None:
+    """The τ_mem ∝ N^α fit pools finite-N runs with equal protocols, so every N of an adapter must share max_steps."""
     protocols: dict[str, set] = {}
     for spec in _specs("cpu.yaml"):
-        protocols.setdefault(spec.adapter.name, set()).add(json.dumps(spec.protocol.to_dict(), sort_keys=True))
+        if not spec.stream:
+            protocols.setdefault(spec.adapter.name, set()).add(json.dumps(spec.protocol.to_dict(), sort_keys=True))
     assert all(len(found) == 1 for found in protocols.values())
 
 
-@pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml"])
+def test_gpu_pilot_is_small() -> None:
+    """The pilot runs few, short runs: every bundled kind once on the stream, one seed, at most 3,000 steps each."""
+    specs = _specs("gpu_pilot.yaml")
+    assert len(specs) <= 8 and {spec.seed for spec in specs} == {0}
+    assert {spec.adapter.name for spec in specs if spec.stream} == BUNDLED_KINDS
+    assert all(spec.protocol.max_steps <= 3000 for spec in specs)
+
+
+@pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml", "gpu_pilot.yaml"])
 def test_study_dry_run_lists_every_run(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--config", str(CONFIGS / name), "--output", str(tmp_path / "runs"), "--dry-run"]) == 0
     listed = capsys.readouterr().out.split()
