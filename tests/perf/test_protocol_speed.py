@@ -137,3 +137,20 @@ def test_eval_share_of_wall_time_at_the_default_schedule(benchmark, tmp_path, pr
     )
     assert record.steps_trained == 2000
     assert protocol_share < 0.10  # the runner itself must stay cheap next to even a 2 ms step
+
+
+def test_nearest_training_distance_at_m1024_n16384(benchmark):
+    """Near-copy search (protocol 2.0): Hamming distance from M = 1,024 samples to the nearest of N = 16,384 training samples."""
+    from benchmark.neighbours import HammingIndex
+
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 2, size=(16_384, 6, 6), dtype=np.uint8)
+    samples = rng.integers(0, 2, size=(1_024, 6, 6), dtype=np.uint8)
+    samples[:10] = train[:10]
+    index = HammingIndex(train, 2)
+    distances = benchmark(index.nearest, samples)
+    brute = np.array([(train.reshape(len(train), -1) != s.reshape(-1)).sum(axis=1).min() for s in samples[:64]])
+    assert (distances[:64] == brute).all() and (distances[:10] == 0).all()
+    seconds = benchmark.stats.stats.mean
+    benchmark.extra_info["seconds"] = seconds
+    print(f"\nnearest training distance, M = 1,024 against N = 16,384 (6x6 binary): {seconds:.3f} s")
