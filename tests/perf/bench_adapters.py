@@ -110,22 +110,6 @@ def hand_dit_sampler(model: torch.nn.Module, steps: int = 18) -> Callable[[int, 
     return sample
 
 
-def hand_gpt_sampler(model: torch.nn.Module) -> Callable[[int, torch.Generator], torch.Tensor]:
-    """Temperature-1 ancestral sampling with the KV cache, written inline."""
-
-    @torch.no_grad()
-    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
-        token, cache, out = torch.full((n, 1), 2), None, []
-        for _ in range(36):
-            result = model(input_ids=token, cache=cache, use_cache=True)
-            cache = result.cache
-            token = torch.multinomial(result.logits[:, -1, :2].softmax(-1), 1, generator=generator)
-            out.append(token)
-        return torch.cat(out, dim=1).reshape(n, 6, 6)
-
-    return sample
-
-
 def hand_causal_lm(model: torch.nn.Module, lr: float = 1e-3) -> Callable[[torch.Tensor], float]:
     """One next-token step of any transformers causal LM (BOS = 2), written inline."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -301,9 +285,9 @@ def cases(only: str | None, variants: bool) -> list[Case]:
         if variants:  # the hand sampler is fp32 only
             chosen += [("dit", {**size, "precision": "bf16"}, lambda a, s=size: hand_dit(**s, precision="bf16"), None) for size in DIT_SIZES]
     if only in (None, "gpt"):
-        chosen += [("gpt", size, lambda a, s=size: hand_gpt(**s), lambda a: hand_gpt_sampler(a.model)) for size in GPT_SIZES]
+        chosen += [("gpt", size, lambda a, s=size: hand_gpt(**s), lambda a: hand_cache_sampler(a.model)) for size in GPT_SIZES]
         if variants:
-            chosen.append(("gpt", {**GPT_SIZES[0], "attention": "eager"}, lambda a: hand_gpt(**GPT_SIZES[0], attention="eager"), lambda a: hand_gpt_sampler(a.model)))
+            chosen.append(("gpt", {**GPT_SIZES[0], "attention": "eager"}, lambda a: hand_gpt(**GPT_SIZES[0], attention="eager"), lambda a: hand_cache_sampler(a.model)))
     if only in (None, "hf_causal_lm"):
         for model_type in HF_MODEL_TYPES:
             chosen.append(("hf_causal_lm", {"model_type": model_type, **HF_SIZE}, lambda a: hand_causal_lm(copy.deepcopy(a.model)), lambda a: hand_cache_sampler(a.model)))
