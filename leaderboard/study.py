@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmark import leaderboard  # noqa: E402
+from benchmark.display import format_bound  # noqa: E402
+from benchmark.stats import median_summary  # noqa: E402
 from benchmark.records import Record, load_records  # noqa: E402
 
 RUNS = HERE / "runs"
@@ -81,10 +83,8 @@ class Value:
     value: float | None  # None: undefined (the clock does not apply)
     bound: bool = False
 
-    def text(self) -> str:
-        if self.value is None:
-            return "n/a"
-        return ("> " if self.bound else "") + (f"{self.value:.0f}" if abs(self.value) >= 10 else f"{self.value:.2f}")
+    def text(self, digits: int = 0) -> str:
+        return "n/a" if self.value is None else format_bound(self.value, self.bound, digits)
 
 
 def clock_values(runs: Sequence[Record], name: str) -> list[Value]:
@@ -118,28 +118,21 @@ def compare(a: Sequence[Value], b: Sequence[Value]) -> str:
 
 
 def median(values: Sequence[Value]) -> Value:
-    """The median of runs as a Value: a bound when the median run's value is a bound (or any bound reaches it)."""
-    ordered = sorted(values, key=lambda v: (v.value, v.bound))
-    middle = ordered[len(ordered) // 2]
-    return Value(middle.value, middle.bound or any(v.bound and v.value <= middle.value for v in ordered[len(ordered) // 2 :]))
+    """The censored median of runs (the leaderboard's, `stats.median_summary`) as a Value: a bound where censoring decides it."""
+    summary = median_summary([v.value for v in values], [v.bound for v in values])
+    return Value(summary.median, summary.median_is_bound)
 
 
-def runs_text(values: Sequence[Value]) -> str:
-    """'median [low, high] (coverage; runs a, b, c)': the median over runs, the order-statistic interval the leaderboard prints, its exact coverage."""
-    from benchmark.display import format_percent
-    from benchmark.stats import median_coverage, median_rank
-
+def runs_text(values: Sequence[Value], digits: int = 0) -> str:
+    """The median with the leaderboard's order-statistic interval and its exact coverage, then each run: '151 (range 126–152, 75 %): runs 126, 152, 151'."""
     if not values:
         return "not run"
     if any(v.value is None for v in values):
-        return ", ".join(v.text() for v in values)
-    rank, coverage = median_rank(len(values))
-    ordered = sorted(values, key=lambda v: (v.value, v.bound))
-    low, high = ordered[rank - 1], ordered[len(values) - rank]
-    if all(v.text() == values[0].text() for v in values):
-        return f"{values[0].text()} (all {len(values)} runs)"
-    interval = "range" if coverage < 0.9 else "interval"
-    return f"{median(values).text()} ({interval} {low.text()}–{high.text()}, {format_percent(median_coverage(len(values), rank))}; runs {', '.join(v.text() for v in values)})"
+        return ", ".join(v.text(digits) for v in values)
+    shown = median_summary([v.value for v in values], [v.bound for v in values]).display(digits)
+    if all(v.text(digits) == values[0].text(digits) for v in values):
+        return shown  # 'x (all n runs)'
+    return f"{shown}: runs {', '.join(v.text(digits) for v in values)}"
 
 
 # --- the claims -----------------------------------------------------------------------------------------
@@ -219,13 +212,13 @@ def claim_c3(records: Sequence[Record]) -> list[Claim]:
         if len(cells) >= 2:
             direction = compare(area[(g, cells[0])], area[(g, cells[-1])])
             widen.append(direction)
-            widen_evidence.append(f"gpt 4×64 G={g}: " + "; ".join(f"N={n} {runs_text(area[(g, n)])}" for n in cells) + f" — N={cells[0]} {direction} N={cells[-1]}")
+            widen_evidence.append(f"gpt 4×64 G={g}: " + "; ".join(f"N={n} {runs_text(area[(g, n)], 2)}" for n in cells) + f" — N={cells[0]} {direction} N={cells[-1]}")
     narrow_evidence, narrow = [], []
     for n in ns:
         if (2, n) in area and (3, n) in area:
             direction = compare(area[(3, n)], area[(2, n)])
             narrow.append(direction)
-            narrow_evidence.append(f"gpt 4×64 N={n}: G=2 {runs_text(area[(2, n)])}; G=3 {runs_text(area[(3, n)])} — G=3 {direction} G=2")
+            narrow_evidence.append(f"gpt 4×64 N={n}: G=2 {runs_text(area[(2, n)], 2)}; G=3 {runs_text(area[(3, n)], 2)} — G=3 {direction} G=2")
     statuses: dict[str, int] = {}
     for r in [r for r in records if r.n_train != "stream"]:
         statuses[r.window.status] = statuses.get(r.window.status, 0) + 1
@@ -410,18 +403,20 @@ def _final_q_norm(run: Record) -> float:
     return 0.0 if q is None else float(q)
 
 
-def _by_model(records: Iterable[Record]) -> dict[str, list[Record]]:
+def _group(records: Iterable[Record], key: Callable[[Record], str]) -> dict[str, list[Record]]:
+    """Records by `key`, keys sorted, each group's runs by seed."""
     grouped: dict[str, list[Record]] = {}
     for record in records:
-        grouped.setdefault(model_label(record), []).append(record)
-    return dict(sorted(grouped.items()))
+        grouped.setdefault(key(record), []).append(record)
+    return {k: sorted(v, key=lambda r: r.seed) for k, v in sorted(grouped.items())}
+
+
+def _by_model(records: Iterable[Record]) -> dict[str, list[Record]]:
+    return _group(records, model_label)
 
 
 def _by_cell(records: Iterable[Record]) -> dict[str, list[Record]]:
-    grouped: dict[str, list[Record]] = {}
-    for record in records:
-        grouped.setdefault(f"{task_label(record)} N={record.n_train}", []).append(record)
-    return {k: sorted(v, key=lambda r: r.seed) for k, v in sorted(grouped.items())}
+    return _group(records, lambda r: f"{task_label(r)} N={r.n_train}")
 
 
 def _offsets(finite: Sequence[Record]) -> list[str]:
