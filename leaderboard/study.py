@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 from benchmark import leaderboard  # noqa: E402
 from benchmark.display import format_bound  # noqa: E402
 from benchmark.stats import median_summary  # noqa: E402
-from benchmark.records import Record, load_records  # noqa: E402
+from benchmark.records import Record, RecordError, load_records  # noqa: E402
 
 RUNS = HERE / "runs"
 EARLIER = HERE / "v1" / "reclocked"  # protocol-1.0 runs re-read with 2.0's clocks
@@ -556,9 +556,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", default=str(RUNS), help="folder of run folders (default: leaderboard/runs)")
     parser.add_argument("--write", action="store_true", help="rewrite README.md's claims block, leaderboard.md/.json and figures/")
     args = parser.parse_args(argv)
-    records = load_records([args.runs])
+    try:
+        records, earlier = load_records([args.runs]), load_records([EARLIER])
+    except RecordError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     board = leaderboard.build(records)
-    body = claims_markdown(records, board, load_records([EARLIER]))
+    body = claims_markdown(records, board, earlier)
     print(body)
     if args.write:
         from benchmark import plots

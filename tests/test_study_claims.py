@@ -136,3 +136,9 @@ def test_every_number_in_the_text_is_printed_by_the_script() -> None:
     quoted = {number.replace(",", "") for number in re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?", prose)}
     design = {"2", "3", "4", "6"}  # G values and the cell distance named by the design
     assert quoted - printed - design == set()
+
+
+def test_a_missing_runs_folder_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert study.main(["--runs", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "absent: no such folder" in err
