@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
+from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
 from adapters.causal_lm import CausalLMAdapter
 from adapters.edm import EDMAdapter, EDMConfig
 from adapters.masked_diffusion import MaskedDiffusionAdapter, MaskedDiffusionConfig
 from adapters.torch_adapter import NetworkConfig, TorchAdapter
-from benchmark.config import build_config
-from benchmark.registry import Registry, RegistryError
+from benchmark.core.config import build_config
+from benchmark.core.registry import Registry, RegistryError
 
 ADAPTERS: Registry[type[Adapter]] = Registry("adapter", entry_point_group="two_clocks.adapters")
 

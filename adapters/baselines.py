@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from adapters import register_adapter
-from adapters.base import Adapter
+from benchmark.core.adapter import Adapter
 
 
 def _numpy_rng(generator: torch.Generator) -> np.random.Generator:

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from adapters.base import DataSpec
+from benchmark.core.adapter import DataSpec
 from adapters.edm import EDMAdapter, EDMConfig
-from benchmark.config import require
+from benchmark.core.config import require
 
 
 @dataclass(frozen=True)

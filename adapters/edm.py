@@ -12,7 +12,7 @@ tensor of length B). Everything else is here:
   through the EDM scheduler's `precondition_inputs/outputs/noise`; loss weight (σ²+σ_d²)/(σ·σ_d)².
 - Sampling: `EDMEulerScheduler` (or `EDMDPMSolverMultistepScheduler`), Karras σ schedule, `sampling_steps`
   network evaluations; initial noise drawn on the CPU from the caller's generator, then moved to the device.
-- The `Denoiser` capability (`adapters.base`, used by `benchmark.basins`): `encode`, `decode`, and
+- The `Denoiser` capability (`benchmark.core.adapter`, used by `benchmark.analysis.basins`): `encode`, `decode`, and
   `denoise` from any σ down to 0 with the same scheduler.
 """
 
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from adapters.torch_adapter import NetworkConfig, TorchAdapter
-from benchmark.config import require
+from benchmark.core.config import require
 
 SAMPLERS = ("euler", "dpmsolver")
 PRECISIONS = ("fp32", "bf16")

@@ -14,7 +14,7 @@ import torch
 
 from adapters.causal_lm import CausalLMAdapter
 from adapters.torch_adapter import NetworkConfig
-from benchmark.config import require
+from benchmark.core.config import require
 
 ATTENTIONS = ("sdpa", "eager")
 

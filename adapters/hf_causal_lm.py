@@ -24,10 +24,10 @@ from typing import Any, ClassVar, Iterable, Mapping
 
 import torch
 
-from adapters.base import DataSpec
+from benchmark.core.adapter import DataSpec
 from adapters.causal_lm import CausalLMAdapter
 from adapters.torch_adapter import NetworkConfig
-from benchmark.config import ConfigError, did_you_mean, require
+from benchmark.core.config import ConfigError, did_you_mean, require
 
 # Each size knob's name in the configs that have it, most common first.
 SIZE_NAMES = {

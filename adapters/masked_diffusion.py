@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from adapters.torch_adapter import NetworkConfig, TorchAdapter
-from benchmark.config import require
+from benchmark.core.config import require
 
 SCHEDULES = ("loglinear", "cosine")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from adapters.masked_diffusion import MaskedDiffusionAdapter, MaskedDiffusionConfig
-from benchmark.config import require
+from benchmark.core.config import require
 
 ENCODERS = ("bert", "modernbert")
 

@@ -16,9 +16,9 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from adapters.base import Adapter, AdapterConfig, DataSpec
+from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec
 from adapters.ema import EMA
-from benchmark.config import require
+from benchmark.core.config import require
 
 STATE_FORMAT = 1  # bump when the layout of `state_dict()` changes
 
@@ -139,7 +139,7 @@ class TorchAdapter(Adapter):
             "device": str(self.device),
         }
 
-    # --- export (the adapters.base.Exportable capability) ------------------------------------------
+    # --- export (the benchmark.core.adapter.Exportable capability) ------------------------------------------
     def export(self, directory: str | os.PathLike[str]) -> dict[str, Any]:
         """The sampled weights via the model's own `save_pretrained`, plus its generation config or scheduler.
 

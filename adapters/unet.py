@@ -19,9 +19,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from adapters.base import DataSpec
+from benchmark.core.adapter import DataSpec
 from adapters.edm import EDMAdapter, EDMConfig
-from benchmark.config import require
+from benchmark.core.config import require
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Importing this package does no work: no model building, no file I/O, no registry
 
 import logging
 
-__version__ = "0.1.0"
+from benchmark.core.version import __version__
 
 # A library stays silent unless its user configures logging (the CLI does): no "No handlers" warnings either.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -6,7 +6,7 @@
 
 `run_sweep` takes the same things as `python -m benchmark run` (the CLI's `run` is `plan_sweep` +
 `execute` below), validates the whole sweep before anything trains, skips finished runs and resumes
-unfinished ones, and returns one `benchmark.records.Record` per run in sweep order.
+unfinished ones, and returns one `benchmark.core.records.Record` per run in sweep order.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.backends import RunOptions, SweepResult
-    from benchmark.callbacks import Callback
-    from benchmark.records import Record
-    from benchmark.spec import RunSpec
-    from benchmark.sweep import Overrides, Sweep
+    from benchmark.sweep.backends import RunOptions, SweepResult
+    from benchmark.run.callbacks import Callback
+    from benchmark.core.records import Record
+    from benchmark.run.spec import RunSpec
+    from benchmark.sweep.files import Overrides, Sweep
 
 
 class SweepFailed(RuntimeError):
@@ -65,9 +65,10 @@ def plan_sweep(
     `restart`: run ids to start over from step 0 (the way out of a damaged run folder); `skip_running`:
     skip a run another process is training instead of waiting for it.
     """
-    from benchmark import sweep, trackers
-    from benchmark.backends import RunOptions, check_ray_address
-    from benchmark.plugins import load_plugins
+    from benchmark.sweep import files as sweep
+    from benchmark.report import trackers
+    from benchmark.sweep.backends import RunOptions, check_ray_address
+    from benchmark.sweep.plugins import load_plugins
 
     base = _load_base(config, overrides)
     plan = sweep.apply_overrides(base, overrides)
@@ -94,6 +95,7 @@ def plan_sweep(
         keep_checkpoints=keep_checkpoints,
         include=tuple(_absolute(item) for item in plan.include),
         report_to=report_to,
+        build_trackers=trackers.build_all,
         log_level=log_level,
         restart=tuple(restart),
         skip_running=skip_running,
@@ -103,7 +105,7 @@ def plan_sweep(
 
 def execute(plan: Plan, callbacks: Sequence[Callback] = ()) -> SweepResult:
     """Run a plan on its backend; every run's outcome (record or traceback), in sweep order."""
-    from benchmark.backends import execute as run_on_backend
+    from benchmark.sweep.backends import execute as run_on_backend
 
     return run_on_backend(plan.specs, plan.options, backend=plan.backend, jobs=plan.jobs, callbacks=callbacks)
 
@@ -138,7 +140,7 @@ def run_sweep(
     worker); `callbacks` are live `Callback` objects (local backend, one job). A failed run raises
     `SweepFailed` (its `.records` are the runs that finished) unless `raise_on_failure=False`.
     """
-    from benchmark.sweep import Overrides
+    from benchmark.sweep.files import Overrides
 
     overrides = Overrides(
         tasks=tuple(tasks),
@@ -163,8 +165,9 @@ def run_sweep(
 
 def render_leaderboard(records: Iterable[Record] | str | os.PathLike[str], *, wide: bool = False) -> str:
     """The leaderboard of `records` (or of the records under a runs folder): the compact table, or with `wide` the full markdown."""
-    from benchmark import leaderboard, terminal
-    from benchmark.records import load_records
+    from benchmark.report import leaderboard
+    from benchmark.report import terminal
+    from benchmark.core.records import load_records
 
     if isinstance(records, (str, os.PathLike)):
         records = load_records([records])
@@ -176,7 +179,7 @@ def render_leaderboard(records: Iterable[Record] | str | os.PathLike[str], *, wi
 
 
 def _load_base(config: Any, overrides: Overrides) -> Sweep:
-    from benchmark import sweep
+    from benchmark.sweep import files as sweep
 
     if isinstance(config, sweep.Sweep):
         return config
@@ -191,7 +194,7 @@ def _load_base(config: Any, overrides: Overrides) -> Sweep:
 
 def check_output(output: Path) -> Path:
     """The runs folder must be a folder (or creatable as one): checked before anything trains."""
-    from benchmark.sweep import SweepError
+    from benchmark.sweep.files import SweepError
 
     if "\x00" in str(output) or not str(output):
         raise SweepError(f"output path {str(output)!r} is not a valid path")
@@ -210,8 +213,8 @@ def check_device(device: str, backend: str) -> None:
     """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
     import torch
 
-    from adapters.base import resolve_device
-    from benchmark.sweep import SweepError
+    from benchmark.core.adapter import resolve_device
+    from benchmark.sweep.files import SweepError
 
     allowed = f"device must be auto, cpu, cuda or cuda:N (or mps), got {device!r}"
     if device == "auto":

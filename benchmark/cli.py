@@ -176,21 +176,21 @@ def _int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted)."""
-    from benchmark.records import RecordError
-    from benchmark.backends import BackendError
-    from benchmark.config import ConfigError
-    from benchmark.plots import PlotError
-    from benchmark.plugins import PluginError
-    from benchmark.registry import RegistryError
-    from benchmark.sweep import SweepError
+    from benchmark.core.records import RecordError
+    from benchmark.sweep.backends import BackendError
+    from benchmark.core.config import ConfigError
+    from benchmark.report.plots import PlotError
+    from benchmark.sweep.plugins import PluginError
+    from benchmark.core.registry import RegistryError
+    from benchmark.sweep.files import SweepError
 
     user_errors = (UsageError, ConfigError, RegistryError, SweepError, PluginError, RecordError, PlotError, BackendError)
     previous_sigterm = _handle_sigterm_like_ctrl_c()
     try:
         args = build_parser().parse_args(argv)
-        from benchmark.plugins import load_plugins
+        from benchmark.sweep.plugins import load_plugins
 
-        from benchmark import log
+        from benchmark.core import log
 
         level = args.verbosity or ("warning" if getattr(args, "quiet", False) else "info")
         with log.configured(level):
@@ -230,8 +230,11 @@ def _fail(message: str) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     """Validate the whole sweep, run it on the chosen backend, print the compact leaderboard and write the full one."""
-    from benchmark import api, leaderboard, sweep, terminal
-    from benchmark.log import LEVELS
+    from benchmark import api
+    from benchmark.report import leaderboard
+    from benchmark.sweep import files as sweep
+    from benchmark.report import terminal
+    from benchmark.core.log import LEVELS
 
     protocol: dict[str, Any] = {}
     if args.protocol_args:
@@ -324,7 +327,7 @@ def command_list(args: argparse.Namespace) -> int:
 def _list_section(title: str, names: list[str], get_class: Any) -> str:
     from tabulate import tabulate
 
-    from benchmark.config import describe_fields
+    from benchmark.core.config import describe_fields
 
     lines = [f"{title} ({len(names)}):"]
     for name in names:
@@ -361,8 +364,8 @@ def _default(value: Any) -> str:
 
 def command_leaderboard(args: argparse.Namespace) -> int:
     """Markdown to stdout (or --out), JSON to --json."""
-    from benchmark import leaderboard
-    from benchmark.records import load_records
+    from benchmark.report import leaderboard
+    from benchmark.core.records import load_records
 
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path is not None:
@@ -387,7 +390,7 @@ def _check_file_target(flag: str, path: Path) -> None:
 
 def command_plot(args: argparse.Namespace) -> int:
     """PNGs under --out: one per run, plus scaling figures where N or complexity varies."""
-    from benchmark.plots import plot_all
+    from benchmark.report.plots import plot_all
 
     written = _writable(lambda: plot_all(args.runs, args.out), args.out)
     logger.info("wrote %d figures under %s", len(written), args.out)
@@ -399,9 +402,10 @@ def command_plot(args: argparse.Namespace) -> int:
 
 def command_basins(args: argparse.Namespace) -> int:
     """Analyse each run folder's kept checkpoints; write basins.jsonl / basins.md (and basins.png) beside its metrics."""
-    from benchmark.basins import BASINS_FILE, PLOT_FILE, SUMMARY_FILE, BasinConfig, analyse_run, plot_basins
-    from benchmark.config import build_config
-    from benchmark.plots import require_pyplot
+    from benchmark.analysis.basins import BASINS_FILE, PLOT_FILE, SUMMARY_FILE, BasinConfig, analyse_run
+    from benchmark.report.plots import plot_basins
+    from benchmark.core.config import build_config
+    from benchmark.report.plots import require_pyplot
 
     knobs = {
         name: value
@@ -437,7 +441,7 @@ def command_basins(args: argparse.Namespace) -> int:
 
 def command_export(args: argparse.Namespace) -> int:
     """save_pretrained of the run's model at a kept step, a model card and two_clocks.json, in OUT."""
-    from benchmark.export import export_run
+    from benchmark.report.export import export_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
@@ -453,7 +457,7 @@ def command_export(args: argparse.Namespace) -> int:
 
 def command_reclock(args: argparse.Namespace) -> int:
     """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
-    from benchmark.reclock import reclock_runs
+    from benchmark.analysis.reclock import reclock_runs
 
     from benchmark.api import check_output
 

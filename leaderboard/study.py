@@ -25,10 +25,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmark import leaderboard  # noqa: E402
-from benchmark.display import format_bound  # noqa: E402
-from benchmark.stats import median_summary  # noqa: E402
-from benchmark.records import Record, RecordError, load_records  # noqa: E402
+from benchmark.report import leaderboard  # noqa: E402
+from benchmark.core.display import format_bound  # noqa: E402
+from benchmark.analysis.stats import median_summary  # noqa: E402
+from benchmark.core.records import Record, RecordError, load_records  # noqa: E402
 
 RUNS = HERE / "runs"
 EARLIER = HERE / "v1" / "reclocked"  # protocol-1.0 runs re-read with 2.0's clocks
@@ -241,7 +241,7 @@ def claim_c3(records: Sequence[Record]) -> list[Claim]:
 
 def _far_at_tau_rule(runs: Sequence[Record]) -> str:
     """Per open run, the fraction of samples at Hamming distance ≥ 4 from the training set at τ_rule (metrics' nearest_train histogram)."""
-    from benchmark.rundir import load_metrics
+    from benchmark.run.rundir import load_metrics
 
     parts = []
     for run in sorted(runs, key=lambda r: (model_label(r), task_label(r), r.n_train, r.seed)):
@@ -511,7 +511,7 @@ def _machines(records: Sequence[Record]) -> str:
 
 def plot_tau_rule_by_g(records: Sequence[Record], path: Path) -> Path:
     """τ_rule^∞ against G per model on the stream (4 blocks): each run a dot, censored runs as ▲ at their bound."""
-    from benchmark.plots import require_pyplot
+    from benchmark.report.plots import require_pyplot
 
     pyplot = require_pyplot()
     figure, axes = pyplot.subplots(figsize=(6.0, 4.2))
@@ -565,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = claims_markdown(records, board, earlier)
     print(body)
     if args.write:
-        from benchmark import plots
+        from benchmark.report import plots
 
         leaderboard.write(board, HERE / "leaderboard.md", HERE / "leaderboard.json")
         plots.plot_all([args.runs], HERE / "figures")

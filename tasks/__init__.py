@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.config import build_config
-from benchmark.registry import Registry, RegistryError
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig, sample_keys
+from benchmark.core.config import build_config
+from benchmark.core.registry import Registry, RegistryError
+from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig, sample_keys
 
 TASKS: Registry[type[Task]] = Registry("task", entry_point_group="two_clocks.tasks")
 

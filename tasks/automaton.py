@@ -16,9 +16,9 @@ from functools import cached_property
 
 import numpy as np
 
-from benchmark.config import require
+from benchmark.core.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig
 from tasks.bitpack import CHUNK
 from tasks.groups import require_grid
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.config import ConfigError, require
+from benchmark.core.config import ConfigError, require
 
 LAYOUTS = ("contiguous", "random")
 MAX_SIDE = 256  # grid height and width, each; refuses a 10**10 typo before anything is sized by it

@@ -19,9 +19,9 @@ from functools import cached_property
 
 import numpy as np
 
-from benchmark.config import require
+from benchmark.core.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, TaskConfig
 from tasks.units import UnitPuzzleTask, enumerate_grids, line_units
 
 MAX_ORDER = 11

@@ -11,9 +11,9 @@ from abc import abstractmethod
 
 import numpy as np
 
-from benchmark.config import ConfigError
+from benchmark.core.config import ConfigError
 from tasks import gf2
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig
 from tasks.bitpack import PackedRule, fields_target, membership_contributions
 
 

@@ -13,9 +13,9 @@ from functools import cached_property
 
 import numpy as np
 
-from benchmark.config import require
+from benchmark.core.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, GridTask, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, GridTask, TaskConfig
 from tasks.groups import partition, require_grid, require_group_size, require_layout
 from tasks.linear import LinearRuleTask
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.config import ConfigError
+from benchmark.core.config import ConfigError
 from tasks import register_task
-from tasks.base import GridTask, TaskConfig
+from benchmark.core.task import GridTask, TaskConfig
 from tasks.groups import require_grid
 from tasks.linear import LinearRuleTask
 

@@ -24,9 +24,9 @@ from functools import cached_property
 
 import numpy as np
 
-from benchmark.config import require
+from benchmark.core.config import require
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, TaskConfig
 from tasks.units import UnitPuzzleTask, box_units, enumerate_grids, line_units
 
 ORDERS = {4: 2, 9: 3}  # order -> box side

@@ -13,7 +13,7 @@ from abc import abstractmethod
 
 import numpy as np
 
-from tasks.base import Task
+from benchmark.core.task import Task
 
 
 def line_units(order: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats as scipy_stats
 
-from benchmark import stats
+from benchmark.analysis import stats
 
 ALPHA_X = tuple(np.log10([64, 128, 256, 512]).tolist())  # log10 N
 ALPHA_X3 = tuple(np.log10([64, 128, 256]).tolist())

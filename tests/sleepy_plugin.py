@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from adapters import register_adapter
-from adapters.base import AdapterConfig
+from benchmark.core.adapter import AdapterConfig
 from adapters.baselines import MemorizerAdapter
 
 LOG_ENV = "TWO_CLOCKS_TEST_LOG"

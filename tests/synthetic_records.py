@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.clocks import read_window
-from benchmark.records import RECORD_SCHEMA_VERSION, Clock, Record, to_dict, write_json_atomic
-from benchmark.spec import STREAM, resolve_spec
+from benchmark.run.clocks import read_window
+from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, Record, to_dict, write_json_atomic
+from benchmark.run.spec import STREAM, resolve_spec
 
 
 def make_record(

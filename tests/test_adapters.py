@@ -21,7 +21,7 @@ import torch
 import adapters
 import tasks
 from adapters import DataSpec
-from benchmark.config import ConfigError
+from benchmark.core.config import ConfigError
 
 BINARY = DataSpec((6, 6), 2)
 FOUR_SYMBOLS = DataSpec((4, 4), 4)

@@ -11,10 +11,10 @@ import torch
 import adapters
 from adapters import DataSpec
 from adapters.hf_causal_lm import TESTED_MODEL_TYPES
-from benchmark.config import ConfigError
-from benchmark.protocol import check_spec
-from benchmark.spec import RunSpec, resolve_spec
-from benchmark.sweep import parse_choice
+from benchmark.core.config import ConfigError
+from benchmark.run.protocol import check_spec
+from benchmark.run.spec import RunSpec, resolve_spec
+from benchmark.sweep.files import parse_choice
 
 BINARY = DataSpec((6, 6), 2)
 SMALL = dict(depth=2, width=32, heads=2, batch_size=8)

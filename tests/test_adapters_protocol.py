@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import adapters
-import benchmark.protocol as protocol
-from benchmark.protocol import is_finished, load_metrics, run, run_dir
-from benchmark.spec import resolve_spec
+import benchmark.run.protocol as protocol
+from benchmark.run.protocol import is_finished, load_metrics, run, run_dir
+from benchmark.run.spec import resolve_spec
 
 # Tiny and quick: a handful of evals of 64 samples over 24 steps.
 TINY = {

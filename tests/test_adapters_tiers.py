@@ -10,9 +10,9 @@ import torch
 
 import adapters
 from adapters import DataSpec, MaskedDiffusionAdapter, MaskedDiffusionConfig
-from benchmark.config import ConfigError
-from benchmark.protocol import check_spec
-from benchmark.spec import resolve_spec
+from benchmark.core.config import ConfigError
+from benchmark.run.protocol import check_spec
+from benchmark.run.spec import resolve_spec
 
 BINARY = DataSpec((6, 6), 2)
 UNET = dict(width=16, channel_mult=(1, 2), layers_per_block=1, norm_groups=8, attention_head_dim=8, sampling_steps=6)
@@ -194,7 +194,7 @@ class TinyMLPDiffusion(MaskedDiffusionAdapter):
 
 
 def test_a_masked_diffusion_subclass_with_its_own_network_memorises_one_sample():
-    from benchmark.config import build_config
+    from benchmark.core.config import build_config
 
     data = DataSpec((3, 3), 2)
     adapter = TinyMLPDiffusion(build_config(MaskedDiffusionConfig, {"lr": 1e-2, "batch_size": 16, "sampling_steps": 100}), data, seed=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import benchmark
-from benchmark.records import Record
+from benchmark.core.records import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 

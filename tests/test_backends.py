@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from benchmark import backends, sweep
-from benchmark.backends import BackendError, RunOptions, execute
+from benchmark.sweep import backends
+from benchmark.sweep import files as sweep
+from benchmark.sweep.backends import BackendError, RunOptions, execute
 
 TIMING_KEYS = ("wall_time_s", "eval_time_s", "created")
 

@@ -11,9 +11,9 @@ import torch
 
 import adapters
 import tasks
-from adapters.base import DataSpec, Denoiser
+from benchmark.core.adapter import DataSpec, Denoiser
 from benchmark import cli
-from benchmark.basins import (
+from benchmark.analysis.basins import (
     BASINS_FILE,
     OUTCOMES,
     SUMMARY_FILE,
@@ -24,10 +24,10 @@ from benchmark.basins import (
     radius_interval,
     radius_table,
 )
-from benchmark.config import ConfigError, build_config
-from benchmark.metrics import KeySet
-from benchmark.protocol import run
-from benchmark.spec import resolve_spec
+from benchmark.core.config import ConfigError, build_config
+from benchmark.run.metrics import KeySet
+from benchmark.run.protocol import run
+from benchmark.run.spec import resolve_spec
 
 BINARY = DataSpec((6, 6), 2)
 # One 6×6 patch: an MLP-like DiT that memorizes 4 samples in a few hundred CPU steps.
@@ -147,4 +147,4 @@ def test_a_run_without_kept_checkpoints_or_a_denoiser_is_refused(tmp_path: Path,
     assert "--keep-checkpoints" in capsys.readouterr().err
     run(spec, tmp_path / "kept", device="cpu", quiet=True, keep_checkpoints=True)
     assert cli.main(["basins", str(tmp_path / "kept" / spec.run_id)]) == cli.EXIT_USER_ERROR
-    assert "does not implement adapters.base.Denoiser" in capsys.readouterr().err
+    assert "does not implement benchmark.core.adapter.Denoiser" in capsys.readouterr().err

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import cli, leaderboard, sweep, terminal
+from benchmark import cli
+from benchmark.report import leaderboard
+from benchmark.sweep import files as sweep
+from benchmark.report import terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_SWEEP = """\
@@ -139,7 +142,7 @@ def test_default_job_runs_in_smoke_mode(tmp_path: Path) -> None:
 
 
 def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixture[str]) -> None:
-    from benchmark.config import describe_fields
+    from benchmark.core.config import describe_fields
     import adapters
     import tasks
 

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from adapters import register_adapter
-from adapters.base import Adapter, AdapterConfig
+from benchmark.core.adapter import Adapter, AdapterConfig
 from tasks import register_task
-from tasks.base import SAMPLE_DTYPE, Task, TaskConfig
+from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig
 
 
 @dataclass(frozen=True)

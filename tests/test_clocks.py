@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.clocks import crossing_step, first_held_index, not_applicable, read_clock, read_clocks, read_window, window_height_and_area
-from benchmark.records import Clock
-from benchmark.spec import ProtocolConfig
+from benchmark.run.clocks import crossing_step, first_held_index, not_applicable, read_clock, read_clocks, read_window, window_height_and_area
+from benchmark.core.records import Clock
+from benchmark.run.spec import ProtocolConfig
 
 
 def clock(steps, values, threshold=0.9, hold=2, batch_size=64, n_train=100):

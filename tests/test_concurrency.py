@@ -17,12 +17,12 @@ from typing import Iterator
 
 import pytest
 
-import benchmark.protocol as protocol
-from benchmark.protocol import load_metrics, run, run_dir
-from benchmark.records import read_record
-from benchmark.rundir import CHECKPOINT_FILE, RunInProgress
-from benchmark.schedule import eval_steps
-from benchmark.spec import resolve_spec
+import benchmark.run.protocol as protocol
+from benchmark.run.protocol import load_metrics, run, run_dir
+from benchmark.core.records import read_record
+from benchmark.run.rundir import CHECKPOINT_FILE, RunInProgress
+from benchmark.run.schedule import eval_steps
+from benchmark.run.spec import resolve_spec
 from tests.sleepy_plugin import LOG_ENV, builds
 from tests.test_cli import clock_rows
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import tasks
-from adapters.base import Adapter, AdapterConfig, DataSpec
-from benchmark.evaluation import chunk_sizes, decided, measure_eval
-from benchmark.metrics import SampleMetrics
-from benchmark.spec import ProtocolConfig
+from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec
+from benchmark.run.evaluation import chunk_sizes, decided, measure_eval
+from benchmark.run.metrics import SampleMetrics
+from benchmark.run.spec import ProtocolConfig
 
 
 def test_chunks_double_the_total_up_to_m() -> None:

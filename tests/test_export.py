@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from benchmark import cli
-from benchmark.export import CARD_FILE, EXPORT_FILE, load_exported
-from benchmark.protocol import build_adapter, build_task
-from benchmark.spec import RunSpec
+from benchmark.report.export import CARD_FILE, EXPORT_FILE, load_exported
+from benchmark.run.protocol import build_adapter, build_task
+from benchmark.run.spec import RunSpec
 
 STEPS = 12  # a few optimiser steps: enough to move the weights away from their initialisation
 

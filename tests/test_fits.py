@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.fits import scaling_fits
+from benchmark.analysis.fits import scaling_fits
 from synthetic_records import make_record
 
 

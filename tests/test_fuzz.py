@@ -143,7 +143,7 @@ def bad_task(draw: Any) -> list[str]:
         return ["--tasks", f"parity:layout={layout}"]
     if kind == "module path":
         return ["--tasks", f"no_such_{draw(identifiers)}:{draw(identifiers).capitalize()}"]
-    return ["--tasks", draw(st.sampled_from(["os:system", "benchmark.cli:main", "subprocess:Popen", "json:dumps", "tasks.base:SAMPLE_DTYPE"]))]
+    return ["--tasks", draw(st.sampled_from(["os:system", "benchmark.cli:main", "subprocess:Popen", "json:dumps", "benchmark.core.task:SAMPLE_DTYPE"]))]
 
 
 @st.composite
@@ -181,7 +181,7 @@ def bad_protocol(draw: Any) -> list[str]:
         ]))  # fmt: skip
         return ["--protocol-args", f"{knob}={value}"]
     if kind == "unknown":
-        from benchmark.spec import ProtocolConfig
+        from benchmark.run.spec import ProtocolConfig
         import dataclasses
 
         known = {f.name for f in dataclasses.fields(ProtocolConfig)}
@@ -248,7 +248,7 @@ def malformed_sweep(draw: Any) -> dict[str, Any]:
         if key in ("n", "seeds") and isinstance(data[key], float) and data[key].is_integer() and data[key] >= 0 or data[key] is None and key in ("n", "seeds"):
             data[key] = "many"
     elif kind == "unknown key":
-        from benchmark.sweep import FILE_KEYS
+        from benchmark.sweep.files import FILE_KEYS
 
         data[draw(junk.filter(lambda s: s not in FILE_KEYS))] = draw(values)
     elif kind == "bad n":

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from benchmark.groups import aggregate, measured_window, predict_window, predictions
-from benchmark.stats import median_summary
+from benchmark.analysis.groups import aggregate, measured_window, predict_window, predictions
+from benchmark.analysis.stats import median_summary
 from synthetic_records import make_record
 
 
@@ -97,7 +97,7 @@ def test_protocol_versions_never_share_a_cell() -> None:
     data = v2.to_dict()
     data["protocol_version"] = "1.0"
     data["spec"] = {**data["spec"], "protocol": {**data["spec"]["protocol"], "version": "1.0"}}
-    from benchmark.records import Record
+    from benchmark.core.records import Record
 
     v1 = Record.from_dict(data)
     groups = aggregate([v2, v1])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import leaderboard
-from benchmark.records import RecordError, load_records
+from benchmark.report import leaderboard
+from benchmark.core.records import RecordError, load_records
 from synthetic_records import make_record, write_records
 
 
@@ -141,7 +141,7 @@ def test_rows_that_differ_only_in_protocol_get_a_protocol_column() -> None:
 
 
 def test_protocol_versions_get_their_own_rows_and_say_so() -> None:
-    from benchmark.records import Record
+    from benchmark.core.records import Record
 
     v2 = make_record(100, 1000)
     data = v2.to_dict()

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import torch
 
-import benchmark.protocol as protocol
+import benchmark.run.protocol as protocol
 import tasks
-from adapters.base import Adapter, AdapterConfig
-from benchmark.config import ConfigError
-from benchmark.protocol import is_finished, load_metrics, run, run_dir
-from benchmark.records import RECORD_SCHEMA_VERSION, to_dict
-from benchmark.schedule import eval_steps
-from benchmark.spec import PROTOCOL_VERSION, RunSpec, resolve_spec
+from benchmark.core.adapter import Adapter, AdapterConfig
+from benchmark.core.config import ConfigError
+from benchmark.run.protocol import is_finished, load_metrics, run, run_dir
+from benchmark.core.records import RECORD_SCHEMA_VERSION, to_dict
+from benchmark.run.schedule import eval_steps
+from benchmark.run.spec import PROTOCOL_VERSION, RunSpec, resolve_spec
 
 RECORD_KEYS = {
     "schema_version", "protocol_version", "run_id", "spec", "task", "adapter", "num_parameters", "n_train",
@@ -291,7 +291,7 @@ def test_progress_is_a_bar_on_a_terminal_plain_log_lines_elsewhere_and_nothing_w
     # not a terminal (pytest's capture, like a redirected log): log lines only, no bar, no control characters
     with caplog.at_level(logging.INFO, logger="benchmark"):
         run(quick_spec("uniform", max_steps=20), tmp_path / "plain", device="cpu", quiet=False)
-    lines = [r.getMessage() for r in caplog.records if r.name == "benchmark.terminal"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "benchmark.run.progress"]
     assert lines and "step 20/20 (100 %)" in lines[-1] and "valid" in lines[-1] and "mem" in lines[-1]
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""  # the library itself prints nothing; logging is the user's to configure
@@ -306,4 +306,4 @@ def test_progress_is_a_bar_on_a_terminal_plain_log_lines_elsewhere_and_nothing_w
     with caplog.at_level(logging.DEBUG, logger="benchmark"):
         run(quick_spec("uniform", max_steps=20), tmp_path / "quiet", device="cpu", quiet=True)
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == "" and not [r for r in caplog.records if r.name == "benchmark.terminal"]
+    assert captured.err == "" and captured.out == "" and not [r for r in caplog.records if r.name == "benchmark.run.progress"]

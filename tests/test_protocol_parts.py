@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import tasks
-from benchmark.batches import BatchSampler
-from benchmark.config import ConfigError
-from benchmark.datasets import derived_seed, draw_distinct, draw_sets
-from benchmark.rundir import METRICS_FILE, MetricsLog, load_metrics, prepare
-from benchmark.schedule import eval_steps
-from benchmark.spec import resolve_spec
+from benchmark.run.batches import BatchSampler
+from benchmark.core.config import ConfigError
+from benchmark.run.datasets import derived_seed, draw_distinct, draw_sets
+from benchmark.run.rundir import METRICS_FILE, MetricsLog, load_metrics, prepare
+from benchmark.run.schedule import eval_steps
+from benchmark.run.spec import resolve_spec
 
 
 @pytest.mark.parametrize("max_steps, points", [(2000, 30), (100_000, 30), (300, 30), (60, 30), (35, 30), (2000, 1), (2000, 2)])
@@ -121,7 +121,7 @@ def test_a_directory_holding_another_spec_is_refused(tmp_path):
 def test_check_spec_validates_a_sweep_without_building_adapters(monkeypatch):
     import dataclasses
 
-    import benchmark.protocol as protocol
+    import benchmark.run.protocol as protocol
 
     monkeypatch.setattr(protocol, "build_adapter", lambda *a, **k: pytest.fail("check_spec must not build adapters"))
     protocol.check_spec(resolve_spec("parity", {"G": 2, "height": 2, "width": 2}, "memorizer", {}, 4, 0))
@@ -136,7 +136,7 @@ def test_check_spec_validates_a_sweep_without_building_adapters(monkeypatch):
 def test_git_commit_is_read_from_this_checkout_only(tmp_path):
     import re
 
-    from benchmark.environment import PACKAGE_ROOT, git_commit
+    from benchmark.run.environment import PACKAGE_ROOT, git_commit
 
     assert git_commit(tmp_path) is None
     commit = git_commit(PACKAGE_ROOT)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.protocol import load_metrics, run, run_dir
-from benchmark.spec import resolve_spec
+from benchmark.run.protocol import load_metrics, run, run_dir
+from benchmark.run.spec import resolve_spec
 
 TINY = {
     "gpt": dict(depth=2, width=64, heads=2, lr=3e-3),

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from benchmark.config import BaseConfig, ConfigError, build_config, describe_fields
-from benchmark.registry import Registry, RegistryError
+from benchmark.core.config import BaseConfig, ConfigError, build_config, describe_fields
+from benchmark.core.registry import Registry, RegistryError
 
 
 class Widget:

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from benchmark import sweep
-from benchmark.backends import RunOptions, execute
-from benchmark.protocol import load_metrics, run_dir
+from benchmark.sweep import files as sweep
+from benchmark.sweep.backends import RunOptions, execute
+from benchmark.run.protocol import load_metrics, run_dir
 from tests.test_protocol import without_timings
 
 

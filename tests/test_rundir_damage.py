@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import torch
 
-import benchmark.rundir as rundir
+import benchmark.run.rundir as rundir
 from benchmark import cli
-from benchmark.protocol import run, run_dir
-from benchmark.records import read_record
-from benchmark.rundir import CHECKPOINT_FILE, RunDirError, load_state, save_checkpoint
-from benchmark.spec import resolve_spec
+from benchmark.run.protocol import run, run_dir
+from benchmark.core.records import read_record
+from benchmark.run.rundir import CHECKPOINT_FILE, RunDirError, load_state, save_checkpoint
+from benchmark.run.spec import resolve_spec
 from tests.test_protocol import without_timings
 
 PROTOCOL = {"max_steps": 10, "eval_points": 3, "eval_samples": 16}

@@ -1,4 +1,4 @@
-"""benchmark.stats with known answers: exact coverages, order statistics and bounds under censoring, display strings, Tobit fits."""
+"""benchmark.analysis.stats with known answers: exact coverages, order statistics and bounds under censoring, display strings, Tobit fits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import optimize, special, stats as scipy_stats
 
-from benchmark import metrics, stats
+from benchmark.run import metrics
+from benchmark.analysis import stats
 
 # --- median intervals ----------------------------------------------------------------------------
 

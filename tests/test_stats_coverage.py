@@ -1,4 +1,4 @@
-"""Every interval benchmark.stats prints covers what it says, over thousands of synthetic cells from known distributions.
+"""Every interval benchmark.analysis.stats prints covers what it says, over thousands of synthetic cells from known distributions.
 
 Stated vs simulated coverage must agree within ±2 points; where censoring or ties make an interval
 conservative, simulated ≥ stated − 2 points. Fixed numpy seeds: deterministic. tests/perf/coverage_table.py
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from benchmark import stats
+from benchmark.analysis import stats
 from coverage_designs import (
     ALPHA_X,
     BETA_X,

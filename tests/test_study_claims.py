@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import leaderboard
-from benchmark.records import load_records
+from benchmark.report import leaderboard
+from benchmark.core.records import load_records
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = importlib.util.spec_from_file_location("study", ROOT / "leaderboard" / "study.py")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import cli, leaderboard, sweep
-from benchmark.records import load_records
+from benchmark import cli
+from benchmark.report import leaderboard
+from benchmark.sweep import files as sweep
+from benchmark.core.records import load_records
 
 CONFIGS = Path(__file__).resolve().parent.parent / "leaderboard" / "configs"
 
@@ -69,7 +71,7 @@ def test_study_meets_the_issue_design(name: str) -> None:
 @pytest.mark.parametrize("name", ["cpu.yaml", "gpu.yaml"])
 def test_study_reads_the_rule_one_way(name: str) -> None:
     """A window is predicted from the stream cell with the same rule reading, so every block must share it."""
-    from benchmark.groups import RULE_READING
+    from benchmark.analysis.groups import RULE_READING
 
     readings = {json.dumps({k: spec.protocol.to_dict()[k] for k in RULE_READING}, sort_keys=True) for spec in _specs(name)}
     assert len(readings) == 1, readings
@@ -132,7 +134,7 @@ def test_smoke_study_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_curve_plot_starts_at_step_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A training curve's step axis (symlog) must not spend half its width on negative steps."""
-    from benchmark import plots
+    from benchmark.report import plots
 
     runs = tmp_path / "runs"
     assert cli.main(["run", "--tasks", "parity:G=2", "--adapters", "memorizer", "--n", "8", "--max-steps", "40", "--output", str(runs), "--quiet"]) == 0

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import sweep
-from benchmark.config import ConfigError
-from benchmark.registry import RegistryError
-from benchmark.sweep import Choice, Overrides, SweepError
+from benchmark.sweep import files as sweep
+from benchmark.core.config import ConfigError
+from benchmark.core.registry import RegistryError
+from benchmark.sweep.files import Choice, Overrides, SweepError
 
 
 def test_choice_syntax_sweeps_values_and_separates_knobs() -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import leaderboard, terminal
-from benchmark.terminal import PlainProgress
+from benchmark.report import leaderboard
+from benchmark.report import terminal
+from benchmark.run import progress
+from benchmark.run.progress import PlainProgress
 from synthetic_records import make_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +65,7 @@ def test_plain_progress_counts_training_time_only_and_waits_before_an_eta(caplog
 
     now = [0.0]
     progress = PlainProgress("run", 1000, 0, every_s=30.0, clock=lambda: now[0])
-    with caplog.at_level(logging.INFO, logger="benchmark.terminal"):
+    with caplog.at_level(logging.INFO, logger="benchmark.run.progress"):
         now[0] = 100.0  # a slow first eval: not training time
         progress.eval_done()
         for _ in range(10):
@@ -80,8 +82,8 @@ def test_plain_progress_counts_training_time_only_and_waits_before_an_eta(caplog
 
 
 def test_duration_and_run_summary_formats() -> None:
-    assert [terminal.format_duration(s) for s in (3.21, 45, 185, 7440)] == ["3.2 s", "45 s", "3 min 05 s", "2 h 04 min"]
-    line = terminal.run_summary(make_record(150, 900))
+    assert [progress.format_duration(s) for s in (3.21, 45, 185, 7440)] == ["3.2 s", "45 s", "3 min 05 s", "2 h 04 min"]
+    line = progress.run_summary(make_record(150, 900))
     assert line.startswith("uniform on parity N=32 seed 0: τ_rule 150, τ_mem 900, window open; 2000 steps")
 
 

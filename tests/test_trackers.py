@@ -13,15 +13,16 @@ from typing import Any
 
 import pytest
 
-from benchmark import cli, trackers
-from benchmark.backends import RunOptions, execute
-from benchmark.records import read_record
+from benchmark import cli
+from benchmark.report import trackers
+from benchmark.sweep.backends import RunOptions, execute
+from benchmark.core.records import read_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ["--tasks", "parity:G=2", "--adapters", "memorizer", "oracle", "--n", "16", "--max-steps", "20", "--eval-samples", "64", "--protocol-args", "eval_points=4"]
 PLUGIN = '''
-from benchmark.callbacks import Callback
-from benchmark.trackers import register_callback
+from benchmark.run.callbacks import Callback
+from benchmark.report.trackers import register_callback
 
 @register_callback("exploding")
 class Exploding(Callback):
@@ -175,13 +176,13 @@ def test_trackers_are_parsed_from_names_and_knobs() -> None:
 @pytest.mark.slow  # a local Ray instance takes ~15 s to start on 2 cores; the spawned-worker test above covers the same path (run_one)
 def test_trackers_reach_ray_tasks(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    from benchmark import sweep
+    from benchmark.sweep import files as sweep
 
     plan = sweep.apply_overrides(sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), seeds=(0, 1), protocol={"max_steps": 20, "eval_points": 4, "eval_samples": 64}))
     specs = sweep.expand(plan)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        result = execute(specs, RunOptions(output=str(tmp_path), device="cpu", quiet=True, report_to=("jsonl", "tensorboard")), backend="ray")
+        result = execute(specs, RunOptions(output=str(tmp_path), device="cpu", quiet=True, report_to=("jsonl", "tensorboard"), build_trackers=trackers.build_all), backend="ray")
     finally:
         ray.shutdown()
     assert not result.failures
@@ -193,18 +194,18 @@ def test_trackers_reach_ray_tasks(tmp_path: Path) -> None:
 def test_an_unbuildable_tracker_in_a_worker_is_logged_and_the_run_goes_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from benchmark import sweep
+    from benchmark.sweep import files as sweep
 
     plan = sweep.apply_overrides(sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), protocol={"max_steps": 10, "eval_points": 2, "eval_samples": 32}))
     with caplog.at_level(logging.WARNING, logger="benchmark"):
-        result = execute(sweep.expand(plan), RunOptions(output=str(tmp_path), device="cpu", quiet=True, report_to=("no_such_module:Tracker",)))
+        result = execute(sweep.expand(plan), RunOptions(output=str(tmp_path), device="cpu", quiet=True, report_to=("no_such_module:Tracker",), build_trackers=trackers.build_all))
     assert not result.failures and len(result.records) == 1
     assert any("tracker 'no_such_module:Tracker' not started" in r.getMessage() for r in caplog.records)
 
 
 def test_library_callbacks_run_in_process_through_the_api(tmp_path: Path) -> None:
     import benchmark
-    from benchmark.callbacks import Callback
+    from benchmark.run.callbacks import Callback
 
     class Collect(Callback):
         def __init__(self) -> None:
@@ -225,7 +226,7 @@ def test_library_callbacks_run_in_process_through_the_api(tmp_path: Path) -> Non
 
 
 def _metrics(run_dir: Path) -> list[dict[str, Any]]:
-    from benchmark.rundir import load_metrics
+    from benchmark.run.rundir import load_metrics
 
     return load_metrics(run_dir)
 

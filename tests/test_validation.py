@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.config import ConfigError, build_config
-from benchmark.spec import ProtocolConfig, resolve_spec
+from benchmark.core.config import ConfigError, build_config
+from benchmark.run.spec import ProtocolConfig, resolve_spec
 from tests.test_cli_errors import fails_with
 
 
@@ -78,7 +78,7 @@ def test_a_huge_integer_in_an_error_is_shown_short() -> None:
 
 
 def test_tuple_knobs_are_checked_item_by_item() -> None:
-    from benchmark.basins import BasinConfig
+    from benchmark.analysis.basins import BasinConfig
 
     with pytest.raises(ConfigError, match="BasinConfig.sigmas must be a finite number, got inf"):
         build_config(BasinConfig, {"sigmas": "0.1,inf"})
@@ -159,7 +159,7 @@ def test_an_interrupted_ray_sweep_cancels_its_tasks(tmp_path: Path, monkeypatch:
     import sys
     import types
 
-    from benchmark import backends
+    from benchmark.sweep import backends
 
     cancelled: list[tuple[object, bool]] = []
 

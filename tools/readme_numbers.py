@@ -41,14 +41,14 @@ def _run_one(spec_data: dict[str, Any], output: str) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(REFERENCE_THREADS)
-    from benchmark import protocol
-    from benchmark.spec import RunSpec
+    from benchmark.run import protocol
+    from benchmark.run.spec import RunSpec
 
     return protocol.run(RunSpec.from_dict(spec_data), output, device="cpu", quiet=True).to_dict()
 
 
 def default_job_specs() -> list[Any]:
-    from benchmark import sweep
+    from benchmark.sweep import files as sweep
 
     return sweep.expand(sweep.load_sweep(None))
 
@@ -102,7 +102,7 @@ def _clock(clock: dict[str, Any]) -> str:
 
 def default_job_block(numbers: dict[str, Any]) -> str:
     """The README's generated default-job block: a sentence of conditions, then the clocks table."""
-    from benchmark.terminal import format_duration
+    from benchmark.run.progress import format_duration
 
     lines = [
         "| model | N | τ_rule | τ_mem | window | steps trained |",

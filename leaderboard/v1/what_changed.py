@@ -9,9 +9,9 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from benchmark.records import load_records
-from benchmark.rundir import load_metrics
-from benchmark.stats import median_coverage
+from benchmark.core.records import load_records
+from benchmark.run.rundir import load_metrics
+from benchmark.analysis.stats import median_coverage
 
 ROOT = Path(__file__).resolve().parent
 

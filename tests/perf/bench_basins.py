@@ -21,9 +21,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from benchmark.basins import BasinConfig, analyse_run
-    from benchmark.protocol import run
-    from benchmark.spec import resolve_spec
+    from benchmark.analysis.basins import BasinConfig, analyse_run
+    from benchmark.run.protocol import run
+    from benchmark.run.spec import resolve_spec
 
     knobs = {"depth": args.depth, "width": args.width}
     protocol = {"max_steps": 9, "eval_schedule": "linear", "eval_points": 9, "eval_samples": 8, "early_stop": False}

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark import sweep
-from benchmark.backends import RunOptions, execute
-from benchmark.display import format_clock
-from benchmark.rundir import load_metrics
+from benchmark.sweep import files as sweep
+from benchmark.sweep.backends import RunOptions, execute
+from benchmark.core.display import format_clock
+from benchmark.run.rundir import load_metrics
 
 
 def run_both_ways(plan: sweep.Sweep, root: Path, jobs: int, sequential_only: bool = False) -> dict[str, list]:

@@ -1,4 +1,4 @@
-"""Print stated vs simulated coverage of every interval in benchmark/stats.py, and of the methods it replaced.
+"""Print stated vs simulated coverage of every interval in benchmark/analysis/stats.py, and of the methods it replaced.
 
 Run: `python tests/perf/coverage_table.py` (about ten minutes on one idle core; `--quick` for a smaller
 run). Everything is seeded: the same command prints the same table. Cells are synthetic: median cells
@@ -36,7 +36,7 @@ from coverage_designs import (  # noqa: E402
     v1_pairs_bootstrap_coverage,
 )
 
-from benchmark import stats  # noqa: E402
+from benchmark.analysis import stats  # noqa: E402
 
 
 def percent(value: float | None) -> str:

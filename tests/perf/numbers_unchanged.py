@@ -34,22 +34,20 @@ PAGES = ("leaderboard/README.md", "leaderboard/leaderboard.md", "leaderboard/lea
 _RECLOCK_V2 = r"""
 import json, sys
 from pathlib import Path
-try:
+if Path("benchmark/run/clocks.py").exists():  # the sub-package layout (probe by file: an installed copy could answer an import)
     from benchmark.run.clocks import read_clocks
-    from benchmark.run.spec import ProtocolConfig
-    from benchmark.core.config import build_config
+    from benchmark.run.spec import RunSpec
     from benchmark.core.records import load_records, to_dict
     from benchmark.run.rundir import load_metrics
-except ImportError:
+else:
     from benchmark.clocks import read_clocks
-    from benchmark.spec import ProtocolConfig
-    from benchmark.config import build_config
+    from benchmark.spec import RunSpec
     from benchmark.records import load_records, to_dict
     from benchmark.rundir import load_metrics
 out = {}
 for record in load_records(["leaderboard/runs"]):
     rows = load_metrics(Path("leaderboard/runs") / record.run_id)
-    protocol = build_config(ProtocolConfig, record.protocol)
+    protocol = RunSpec.from_dict(record.spec).protocol
     clocks = read_clocks(rows, protocol, batch_size=record.batch_size, n_train=None if record.stream else record.n_train)
     out[record.run_id] = {name: to_dict(value) for name, value in clocks.items()}
 json.dump(out, sys.stdout, sort_keys=True)

@@ -13,7 +13,7 @@ import argparse
 import math
 from pathlib import Path
 
-from benchmark.metrics import wilson_interval
+from benchmark.run.metrics import wilson_interval
 
 PILOT = Path(__file__).with_name("pilot_near_copies.yaml")
 
@@ -40,8 +40,8 @@ def arithmetic() -> None:
 def pilot() -> None:
     import json
 
-    from benchmark import sweep
-    from benchmark.backends import RunOptions, execute
+    from benchmark.sweep import files as sweep
+    from benchmark.sweep.backends import RunOptions, execute
 
     plan = sweep.load_sweep(PILOT)
     specs = sweep.expand(plan)

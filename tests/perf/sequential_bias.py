@@ -4,8 +4,8 @@
 
 A rule curve rises logistically in log-step and crosses θ = 0.9 at step 100 (a copy curve, likewise, the
 0.1 threshold at step 600); each eval measures it on binomial draws, either all M at once or with the
-protocol's sequential rule (`benchmark.evaluation.chunk_sizes` and the stop rule of `decided`, here on
-one curve); the clock is read with `benchmark.clocks.read_clock`. Printed: the median and the 10–90 %
+protocol's sequential rule (`benchmark.run.evaluation.chunk_sizes` and the stop rule of `decided`, here on
+one curve); the clock is read with `benchmark.run.clocks.read_clock`. Printed: the median and the 10–90 %
 range of log10(τ / true τ) over many simulated runs, and the mean samples per eval.
 """
 
@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from benchmark.clocks import read_clock
-from benchmark.evaluation import chunk_sizes
-from benchmark.schedule import eval_steps
-from benchmark.stats import wilson_interval
+from benchmark.run.clocks import read_clock
+from benchmark.run.evaluation import chunk_sizes
+from benchmark.run.schedule import eval_steps
+from benchmark.analysis.stats import wilson_interval
 
 RUNS = 2000
 

@@ -19,12 +19,12 @@ import pytest
 import torch
 
 import tasks
-from adapters.base import Adapter, AdapterConfig
-from benchmark.metrics import KeySet, SampleMetrics
-from benchmark.protocol import run
-from benchmark.rundir import save_checkpoint
-from benchmark.spec import resolve_spec
-from tasks.base import sample_keys
+from benchmark.core.adapter import Adapter, AdapterConfig
+from benchmark.run.metrics import KeySet, SampleMetrics
+from benchmark.run.protocol import run
+from benchmark.run.rundir import save_checkpoint
+from benchmark.run.spec import resolve_spec
+from benchmark.core.task import sample_keys
 
 pytestmark = pytest.mark.perf
 
@@ -33,7 +33,7 @@ SCALED_STEP_S = 0.002
 
 
 def rate(benchmark: Any, count: int) -> float:
-    return count / benchmark.stats.stats.mean
+    return count / benchmark.analysis.stats.stats.mean
 
 
 @pytest.mark.parametrize("shape", [(6, 6), (9, 9)], ids=["uint64-path (≤ 8-byte keys)", "hash-set-path (wider keys)"])
@@ -57,7 +57,7 @@ def test_one_eval_of_metrics(benchmark):
     metrics = SampleMetrics.for_sets(task, task.sample(2000, rng), task.sample(2000, rng))
     samples = task.sample(1024, rng)
     benchmark(metrics.measure, samples)
-    per_eval_ms = benchmark.stats.stats.mean * 1e3
+    per_eval_ms = benchmark.analysis.stats.stats.mean * 1e3
     benchmark.extra_info["ms_per_eval"] = per_eval_ms
     print(f"\nmetrics of one eval (M = 1024): {per_eval_ms:.2f} ms")
     assert per_eval_ms < 50
@@ -67,7 +67,7 @@ def test_checkpoint_write_of_a_small_dit(benchmark, tmp_path):
     """A 1.42 M-parameter model with Adam's two moments: what each eval writes to disk (atomic, fsynced)."""
     state = {"adapter": {"weights": torch.zeros(3 * 1_420_000)}, "rows": [{"step": 0}] * 30}
     benchmark.pedantic(save_checkpoint, args=(tmp_path, state), rounds=5, iterations=1, warmup_rounds=1)
-    per_checkpoint_ms = benchmark.stats.stats.mean * 1e3
+    per_checkpoint_ms = benchmark.analysis.stats.stats.mean * 1e3
     benchmark.extra_info["ms_per_checkpoint"] = per_checkpoint_ms
     print(f"\ncheckpoint of 17 MB of state: {per_checkpoint_ms:.1f} ms")
 
@@ -141,7 +141,7 @@ def test_eval_share_of_wall_time_at_the_default_schedule(benchmark, tmp_path, pr
 
 def test_nearest_training_distance_at_m1024_n16384(benchmark):
     """Near-copy search (protocol 2.0): Hamming distance from M = 1,024 samples to the nearest of N = 16,384 training samples."""
-    from benchmark.neighbours import HammingIndex
+    from benchmark.run.neighbours import HammingIndex
 
     rng = np.random.default_rng(0)
     train = rng.integers(0, 2, size=(16_384, 6, 6), dtype=np.uint8)
@@ -151,6 +151,6 @@ def test_nearest_training_distance_at_m1024_n16384(benchmark):
     distances = benchmark(index.nearest, samples)
     brute = np.array([(train.reshape(len(train), -1) != s.reshape(-1)).sum(axis=1).min() for s in samples[:64]])
     assert (distances[:64] == brute).all() and (distances[:10] == 0).all()
-    seconds = benchmark.stats.stats.mean
+    seconds = benchmark.analysis.stats.stats.mean
     benchmark.extra_info["seconds"] = seconds
     print(f"\nnearest training distance, M = 1,024 against N = 16,384 (6x6 binary): {seconds:.3f} s")

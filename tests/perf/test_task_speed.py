@@ -27,7 +27,7 @@ def valid_batch(task: tasks.Task, n: int, distinct: int = 4096) -> np.ndarray:
 def throughput(benchmark, function, x: np.ndarray, rounds: int = 9) -> float:
     """Best-of-rounds samples per second of `function(x)`, recorded in the benchmark's extra_info."""
     benchmark.pedantic(function, args=(x,), rounds=rounds, iterations=1, warmup_rounds=1)
-    rate = len(x) / benchmark.stats.stats.min
+    rate = len(x) / benchmark.analysis.stats.stats.min
     benchmark.extra_info["samples_per_s"] = rate
     print(f"\n{benchmark.name}: {rate:,.0f} samples/s")
     return rate
@@ -72,6 +72,6 @@ def test_sampler_throughput_at_default(benchmark, name):
     n = 1024 if name in ("latin_square", "sudoku-9") else 1 << 16
     rng = np.random.default_rng(0)
     benchmark.pedantic(task.sample, args=(n, rng), rounds=3, iterations=1)
-    rate = n / benchmark.stats.stats.min
+    rate = n / benchmark.analysis.stats.stats.min
     benchmark.extra_info["samples_per_s"] = rate
     print(f"\n{benchmark.name}: {rate:,.0f} samples/s")

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmark.config import ConfigError
-from benchmark.metrics import KeySet
+from benchmark.core.config import ConfigError
+from benchmark.run.metrics import KeySet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tasks.base import Task
+    from benchmark.core.task import Task
 
 MAX_DRAWS_PER_SAMPLE = 100  # coupon collecting a valid set of size V takes about V·ln V draws: 100 covers V < e^100
 MIN_DRAW = 256  # a small top-up batch still draws at least this many, so a near-full set needs few rounds

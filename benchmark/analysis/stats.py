@@ -49,24 +49,9 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import special, stats
 
-from benchmark.display import format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
+from benchmark.core.display import format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
+from benchmark.run.metrics import WILSON_Z, wilson_interval  # noqa: F401 - the per-eval interval lives with the metrics
 
-WILSON_Z = 1.959963984540054  # two-sided 95 %
-
-
-# --- binomial proportions ----------------------------------------------------------------------
-
-
-def wilson_interval(successes: np.ndarray | float, total: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion: sensible at 0 and 1, where the normal interval collapses."""
-    if total <= 0:
-        raise ValueError(f"total must be positive, got {total}")
-    p = float(successes) / total
-    z2 = z * z
-    denominator = 1.0 + z2 / total
-    centre = (p + z2 / (2 * total)) / denominator
-    half = z / denominator * math.sqrt(p * (1.0 - p) / total + z2 / (4.0 * total * total))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # --- medians over seeds ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Where runs execute: in this process, in a pool of local worker processes, or as Ray tasks.
 
-Every backend does the same thing per run, `benchmark.protocol.run(spec, output, ...)`, which skips a
+Every backend does the same thing per run, `benchmark.run.protocol.run(spec, output, ...)`, which skips a
 finished run and resumes an unfinished one from its checkpoint; so any backend can pick up a sweep
 another left half done, and the records are the same whichever ran them. Finished runs are read from
 disk here, before anything is dispatched.
@@ -22,8 +22,8 @@ from multiprocessing import get_context
 from typing import Any, Callable, Sequence
 from urllib.parse import urlparse
 
-from benchmark.records import Record
-from benchmark.spec import RunSpec
+from benchmark.core.records import Record
+from benchmark.run.spec import RunSpec
 
 BACKENDS = ("local", "ray")
 EXIT_INTERRUPTED = 130
@@ -48,7 +48,8 @@ class RunOptions:
     include: tuple[str, ...] = ()  # plugins every worker imports before running
     restart: tuple[str, ...] = ()  # run ids to start over from step 0 (the way out of a damaged run directory)
     skip_running: bool = False  # a run another process holds is skipped (not waited for)
-    report_to: tuple[str, ...] = ()  # trackers by name (benchmark.trackers), built afresh in every worker
+    report_to: tuple[str, ...] = ()  # trackers by name, built afresh in every worker by `build_trackers`
+    build_trackers: Callable[[tuple[str, ...]], list[Any]] | None = None  # names → callbacks (the API passes the report floor's)
     log_level: int | None = None  # workers log at this level to their stderr; None: leave logging alone
 
 
@@ -105,11 +106,13 @@ def execute(
     `callbacks` are live objects for runs in this process (local, one job); trackers that must reach
     workers go by name in `options.report_to`.
     """
-    from benchmark import protocol  # local: torch is imported only when something runs
+    from benchmark.run import protocol  # local: torch is imported only when something runs
 
     if backend not in BACKENDS:
         raise BackendError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     report = report or logger.info
+    if options.report_to and options.build_trackers is None:
+        raise BackendError("report_to names trackers but RunOptions.build_trackers is not set (pass benchmark.report.trackers.build_all)")
     if callbacks and (backend != "local" or (jobs > 1 and len(specs) > 1)):
         raise BackendError("callback objects run in this process only (local backend, one job): pass trackers by name (report_to) to reach workers")
     outcomes: dict[str, Outcome] = {}
@@ -134,8 +137,8 @@ def execute(
 
 def finished_outcome(spec: RunSpec, output: str) -> Outcome:
     """A finished run's stored record; a damaged record (or one its metrics contradict) is refused, not a crash of the sweep."""
-    from benchmark.records import RecordError
-    from benchmark.rundir import load_metrics, read_finished, run_dir, way_out
+    from benchmark.core.records import RecordError
+    from benchmark.run.rundir import load_metrics, read_finished, run_dir, way_out
 
     directory = run_dir(output, spec)
     try:
@@ -182,12 +185,13 @@ def run_one(spec: RunSpec, options: RunOptions, position: int = 0, callbacks: Se
     one-line refusal naming the path; any other exception is reported with its traceback. Trackers named in
     `options.report_to` are built here, in the process that runs, beside the live `callbacks`.
     """
-    from benchmark import protocol, trackers
-    from benchmark.records import RecordError
-    from benchmark.rundir import WRITE_ERRNOS, RunInProgress
+    from benchmark.core.records import RecordError
+    from benchmark.run import protocol
+    from benchmark.run.rundir import WRITE_ERRNOS, RunInProgress
 
     try:
-        hooks = [*trackers.build_all(options.report_to), *callbacks]  # built here, in the process that runs
+        built = options.build_trackers(options.report_to) if options.build_trackers and options.report_to else []
+        hooks = [*built, *callbacks]  # trackers are built here, in the process that runs
         record = protocol.run(
             spec,
             options.output,
@@ -219,7 +223,7 @@ def _describe(outcome: Outcome) -> str:
         return f"skipped {outcome.spec.run_id}: in progress in another process"
     if outcome.refused:
         return f"refused {outcome.spec.run_id}: {outcome.error}"
-    from benchmark.terminal import run_summary
+    from benchmark.run.progress import run_summary
 
     if outcome.error is not None:
         return f"failed {outcome.spec.run_id}: {outcome.error.strip().splitlines()[-1]}"
@@ -239,7 +243,7 @@ _in_run = False  # in a worker: a run is executing (else a stop can exit at once
 
 def _init_worker(include: tuple[str, ...], parent_pid: int, log_level: int | None) -> None:
     """Runs once in each spawned worker: die with the parent, stop on SIGTERM/SIGINT, log to stderr, load the plugins."""
-    from benchmark.plugins import load_plugins
+    from benchmark.sweep.plugins import load_plugins
 
     from tqdm import tqdm
 
@@ -297,9 +301,9 @@ def _worker_run(spec: RunSpec, options: RunOptions, position: int) -> Outcome:
 
 
 def _configure_logging(log_level: int | None) -> None:
-    """Workers log to their stderr at the sweep's level (benchmark.log); None leaves logging as the process has it."""
+    """Workers log to their stderr at the sweep's level (benchmark.core.log); None leaves logging as the process has it."""
     if log_level is not None:
-        from benchmark.log import configure
+        from benchmark.core.log import configure
 
         configure(log_level)
 
@@ -355,7 +359,7 @@ def run_local(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, r
 
 def _ray_task(spec: RunSpec, options: RunOptions) -> Outcome:
     """Body of a Ray task: same as a pool worker, on whichever node Ray chose."""
-    from benchmark.plugins import load_plugins
+    from benchmark.sweep.plugins import load_plugins
 
     _configure_logging(options.log_level)
     load_plugins(options.include)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.spec import BATCHING
+from benchmark.run.spec import BATCHING
 
 
 class BatchSampler:

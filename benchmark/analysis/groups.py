@@ -1,7 +1,7 @@
 """Cells of the leaderboard: records equal in all but the seed, summarised over seeds; and the predicted windows.
 
 - A cell is every record whose spec is equal but for the seed (so protocol versions never share a cell).
-- Each clock's median over seeds and its order-statistic interval come from `benchmark.stats.median_summary`
+- Each clock's median over seeds and its order-statistic interval come from `benchmark.analysis.stats.median_summary`
   (censored runs as bounds; the interval's exact coverage stated).
 - The cell's window status is read off the median clocks with the rules of its protocol version (2.0:
   open / closed / not learned / censored / stream; 1.0 records that were not re-read keep 1.0's words);
@@ -18,10 +18,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark.display import format_window
-from benchmark.records import Record
-from benchmark.spec import canonical_json
-from benchmark.stats import MedianSummary, median_summary
+from benchmark.core.display import format_window
+from benchmark.core.records import Record
+from benchmark.run.spec import canonical_json
+from benchmark.analysis.stats import MedianSummary, median_summary
 
 CLOCK_NAMES = ("tau_rule", "tau_mem", "tau_mem_near", "tau_mem_strong")
 # Protocol knobs that decide how the rule clock is read: a stream cell predicts a finite-N cell only when these agree.

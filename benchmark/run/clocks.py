@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from benchmark.records import Clock, Window
+from benchmark.core.records import Clock, Window
 
 # clock -> (curve in metrics.jsonl, the protocol knob holding its threshold)
 CLOCK_CURVES = {

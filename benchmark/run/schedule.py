@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.spec import EVAL_SCHEDULES
+from benchmark.run.spec import EVAL_SCHEDULES
 
 
 def eval_steps(max_steps: int, points: int, schedule: str = "log") -> np.ndarray:

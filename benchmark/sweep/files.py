@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark.config import build_config
-from benchmark.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
+from benchmark.core.config import build_config
+from benchmark.run.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
 MAX_YAML_DEPTH = 32  # a sweep file nests 5 levels (sweeps → block → adapters → {name: knobs} → values); 32 is plenty
@@ -418,7 +418,7 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
     """Validate and resolve every run of the sweep (duplicates dropped, order kept); nothing trains."""
     if sweep.backend not in BACKENDS:
         raise SweepError(f"backend must be one of {', '.join(BACKENDS)}, got {sweep.backend!r}")
-    from benchmark.protocol import check_spec  # local: keeps `import benchmark.sweep` light
+    from benchmark.run.protocol import check_spec  # local: keeps `import benchmark.sweep.files` light
 
     specs: dict[str, RunSpec] = {}
     for index, block in enumerate(sweep.blocks):

@@ -1,7 +1,7 @@
 """Export a trained model out of the suite: `python -m benchmark export RUN_DIR OUT [--step K]`.
 
 The adapter rebuilt from the run's spec loads a checkpoint of the run (`checkpoint.pt`, or a kept
-`checkpoints/step_<k>.pt`) and, through the optional `adapters.base.Exportable` capability, writes its
+`checkpoints/step_<k>.pt`) and, through the optional `benchmark.core.adapter.Exportable` capability, writes its
 model with the library's own `save_pretrained`. Beside it go `two_clocks.json` (spec, step, clocks, the
 eval row at that step) and a `README.md` model card that says how to load and sample it.
 `load_exported(OUT)` gives the adapter back, with the weights read by the library's `from_pretrained`.
@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from benchmark.config import ConfigError
+from benchmark.core.config import ConfigError
 
 EXPORT_FILE = "two_clocks.json"
 CARD_FILE = "README.md"
@@ -28,7 +28,7 @@ class ExportError(ConfigError):
 
 def checkpoint_path(run_dir: Path, step: int | None) -> Path:
     """The checkpoint holding the weights at `step` (None: the latest one the run kept)."""
-    from benchmark.rundir import CHECKPOINT_FILE, CHECKPOINTS_DIR
+    from benchmark.run.rundir import CHECKPOINT_FILE, CHECKPOINTS_DIR
 
     kept = {int(m.group(1)): path for path in (run_dir / CHECKPOINTS_DIR).glob("step_*.pt") if (m := re.fullmatch(r"step_(\d+)\.pt", path.name))}
     if step is not None:
@@ -50,11 +50,11 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     """Write the run's model at `step` into `out` (absent or empty) and return what `two_clocks.json` holds."""
     import torch
 
-    from adapters.base import Exportable
-    from benchmark import protocol
-    from benchmark.records import RECORD_FILE, read_record
-    from benchmark.rundir import SPEC_FILE
-    from benchmark.spec import RunSpec
+    from benchmark.core.adapter import Exportable
+    from benchmark.run import protocol
+    from benchmark.core.records import RECORD_FILE, read_record
+    from benchmark.run.rundir import SPEC_FILE
+    from benchmark.run.spec import RunSpec
 
     run_dir, out = Path(run_dir), Path(out)
     if not (run_dir / SPEC_FILE).is_file():
@@ -67,7 +67,7 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     task = protocol.build_task(spec)
     adapter = protocol.build_adapter(spec, task, "cpu")
     if not isinstance(adapter, Exportable):
-        raise ExportError(f"adapter {spec.adapter.name!r} ({type(adapter).__name__}) has no export method (adapters.base.Exportable): it cannot leave the suite")
+        raise ExportError(f"adapter {spec.adapter.name!r} ({type(adapter).__name__}) has no export method (benchmark.core.adapter.Exportable): it cannot leave the suite")
     adapter.load_state_dict(state["adapter"])
     model = adapter.export(out)
     record = read_record(run_dir) if (run_dir / RECORD_FILE).is_file() else None
@@ -94,7 +94,7 @@ def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> Any
     import importlib
 
     import adapters
-    from adapters.base import DataSpec
+    from benchmark.core.adapter import DataSpec
 
     directory = Path(directory)
     info = json.loads((directory / EXPORT_FILE).read_text())
@@ -146,7 +146,7 @@ Sample exactly as the suite does (same decoding, same sampler):
 
 ```python
 import torch
-from benchmark.export import load_exported
+from benchmark.report.export import load_exported
 adapter = load_exported("path/to/this/folder")
 samples = adapter.sample(16, torch.Generator().manual_seed(0))   # LongTensor (16, {", ".join(map(str, model["data"]["shape"]))})
 ```

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-from benchmark.config import BaseConfig, ConfigError, build_config, require
+from benchmark.core.config import BaseConfig, ConfigError, build_config, require
 
 PROTOCOL_VERSION = "2.0"
 EVAL_SCHEDULES = ("log", "linear")
@@ -157,7 +157,7 @@ def resolve_spec(
     protocol: ProtocolConfig | Mapping[str, Any] | None = None,
 ) -> RunSpec:
     """Validate every part (task and adapter knobs, N, seed, protocol) and return the resolved spec."""
-    import adapters  # local: keeps `import benchmark.spec` light
+    import adapters  # local: keeps `import benchmark.run.spec` light
     import tasks
 
     task_config = build_config(tasks.get_class(task).config_class, task_knobs)

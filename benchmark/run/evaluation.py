@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from benchmark.metrics import SampleMetrics, normalise_validity, wilson_interval
-from tasks.base import SAMPLE_DTYPE
+from benchmark.run.metrics import SampleMetrics, normalise_validity, wilson_interval
+from benchmark.core.task import SAMPLE_DTYPE
 
 # Two-sided 99 % per look: an eval looks up to four times (128, 256, 512, 1024 samples), so a curve whose
 # true value sits on one side of a threshold is stopped on the wrong side at most about 2 % of the time.

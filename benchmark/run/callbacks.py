@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.records import Record
-    from benchmark.spec import RunSpec
+    from benchmark.core.records import Record
+    from benchmark.run.spec import RunSpec
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 For checkpoints along a run (kept with `keep_checkpoints`), probes of three classes — training samples,
 novel valid samples (task sampler, not in the training set) and invalid arrays — are encoded, perturbed
 with Gaussian noise at a ladder of σ, and integrated deterministically back to σ = 0 with the adapter's
-probability-flow ODE (`adapters.base.Denoiser`). Where each lands gives a return probability per
+probability-flow ODE (`benchmark.core.adapter.Denoiser`). Where each lands gives a return probability per
 (step, class, σ) and a basin radius per (step, class): the largest σ whose return probability is ≥ 0.5.
 The method is documented in benchmark/PROTOCOL.md ("Basins").
 """
@@ -20,8 +20,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from benchmark.config import BaseConfig, ConfigError, require
-from benchmark.metrics import KeySet, wilson_interval
+from benchmark.core.config import BaseConfig, ConfigError, require
+from benchmark.run.metrics import KeySet, wilson_interval
 
 PROBE_CLASSES = ("train", "novel_valid", "invalid")
 OUTCOMES = ("returned", "train", "valid", "invalid")  # itself; another training sample; another valid array; invalid
@@ -64,7 +64,7 @@ class Probes:
 
 def draw_probes(task: Any, train: np.ndarray, config: BasinConfig) -> Probes:
     """Training probes (the first ones of the set), novel valid probes, and uniformly random invalid arrays."""
-    from benchmark.datasets import derived_seed, draw_distinct
+    from benchmark.run.datasets import derived_seed, draw_distinct
 
     train_keys = KeySet(task.key(train))
     novel = draw_distinct(task, config.probes, np.random.default_rng(derived_seed(config.seed, "basins-novel")), train_keys)
@@ -153,7 +153,7 @@ def summarise(step: int, outcomes: dict[str, np.ndarray], config: BasinConfig) -
 
 def kept_checkpoints(directory: Path, limit: int = 0) -> list[tuple[int, Path]]:
     """(step, path) of every kept checkpoint, by step; at most `limit` evenly spread ones (ends included) when > 0."""
-    from benchmark.rundir import CHECKPOINTS_DIR
+    from benchmark.run.rundir import CHECKPOINTS_DIR
 
     found = []
     for path in (directory / CHECKPOINTS_DIR).glob("step_*.pt"):
@@ -175,10 +175,10 @@ def analyse_run(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Analyse every kept checkpoint of the run in `directory`; write basins.jsonl and basins.md; return a summary."""
-    from adapters.base import Denoiser
-    from benchmark.datasets import draw_sets
-    from benchmark.protocol import build_adapter, build_task
-    from benchmark.rundir import SPEC_FILE, load_state, read_spec
+    from benchmark.core.adapter import Denoiser
+    from benchmark.run.datasets import draw_sets
+    from benchmark.run.protocol import build_adapter, build_task
+    from benchmark.run.rundir import SPEC_FILE, load_state, read_spec
 
     config = config or BasinConfig()
     config.validate()
@@ -195,7 +195,7 @@ def analyse_run(
     task = build_task(spec)
     adapter = build_adapter(spec, task, device)
     if not isinstance(adapter, Denoiser):
-        raise ConfigError(f"adapter {spec.adapter.name!r} cannot denoise from a given σ (it does not implement adapters.base.Denoiser)")
+        raise ConfigError(f"adapter {spec.adapter.name!r} cannot denoise from a given σ (it does not implement benchmark.core.adapter.Denoiser)")
     train, _, _ = draw_sets(task, spec.n_train, spec.seed)
     probes = draw_probes(task, train, config)
 
@@ -226,7 +226,7 @@ def analyse_run(
 
 def _read_clocks(directory: Path) -> dict[str, Any]:
     """The run's clocks (as plain dicts) from its record, or {} while the run is unfinished."""
-    from benchmark.records import RECORD_FILE, read_record, to_dict
+    from benchmark.core.records import RECORD_FILE, read_record, to_dict
 
     if not (directory / RECORD_FILE).is_file():
         return {}
@@ -273,34 +273,3 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 def _fmt_radius(radius: float, low: float, high: float) -> str:
     return f"{radius:.3g} [{low:.3g}, {high:.3g}]"
-
-
-def plot_basins(summary: dict[str, Any], out: str | os.PathLike[str]) -> Path:
-    """Basin radius against training step for each probe class, with τ_rule and τ_mem marked."""
-    from benchmark.plots import require_pyplot
-
-    plt = require_pyplot()
-
-    table = radius_table(summary["rows"])
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for name in PROBE_CLASSES:
-        if name not in table:
-            continue
-        steps, radius, low, high = (np.array(column, dtype=float) for column in zip(*table[name]))
-        x = np.maximum(steps, 1.0)
-        axis.plot(x, radius, marker="o", label=name.replace("_", " "))
-        axis.fill_between(x, low, high, alpha=0.2)
-    for name, style in (("tau_rule", "--"), ("tau_mem", ":")):
-        clock = (summary.get("clocks") or {}).get(name)
-        if clock and not clock["censored"]:
-            axis.axvline(max(clock["step"], 1.0), color="k", linestyle=style, label=f"τ_{name[4:]} = {clock['step']:.0f}")
-    axis.set_xscale("log")
-    axis.set_xlabel("training step (step 0 drawn at 1)")
-    axis.set_ylabel("basin radius σ")
-    axis.set_title(f"basins: {summary['run_id']}", fontsize=9)
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    out = Path(out)
-    figure.savefig(out, dpi=120)
-    plt.close(figure)
-    return out

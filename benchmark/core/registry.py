@@ -11,7 +11,7 @@ import importlib
 from importlib import metadata
 from typing import Callable, Generic, TypeVar
 
-from benchmark.config import did_you_mean
+from benchmark.core.config import did_you_mean
 
 T = TypeVar("T")
 

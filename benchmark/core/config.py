@@ -1,6 +1,6 @@
 """Frozen-dataclass configs validated at the edge: build from knobs, coerce CLI strings, describe fields.
 
-Shared by tasks and adapters (a leaf module, like `benchmark.registry`). Every error names the
+Shared by tasks and adapters (a leaf module, like `benchmark.core.registry`). Every error names the
 field and the allowed values, so bad input fails before any training starts.
 
 Checks every config gets from `BaseConfig.validate()`, before its own: declared types; numbers finite

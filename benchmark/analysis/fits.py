@@ -2,7 +2,7 @@
 
 Points are single runs (log10 of the clock, a clock at step 0 counted as step 1); censored runs stay in
 as lower bounds (a Tobit fit), and the interval treats seeds as the independent units
-(`benchmark.stats.clustered_slope`: leave-one-seed-out jackknife with t(S−1), coverage measured by
+(`benchmark.analysis.stats.clustered_slope`: leave-one-seed-out jackknife with t(S−1), coverage measured by
 simulation). α is fitted on finite N only and says which N range it covers and how many of its cells
 are full-batch (N ≤ B); β is fitted per N, stream included (τ_rule^∞ against complexity).
 """
@@ -13,10 +13,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from benchmark.groups import clocks_version
-from benchmark.records import Record
-from benchmark.spec import canonical_json
-from benchmark.stats import SlopeFit, clustered_slope
+from benchmark.analysis.groups import clocks_version
+from benchmark.core.records import Record
+from benchmark.run.spec import canonical_json
+from benchmark.analysis.stats import SlopeFit, clustered_slope
 
 TAU_MEM_LAW = "tau_mem ~ N^alpha"
 TAU_RULE_LAW = "log10 tau_rule ~ beta * complexity"

@@ -2,7 +2,7 @@
 
 Pure functions of arrays (no model, no files): `SampleMetrics.measure` turns M decoded samples into one row
 of `metrics.jsonl`. A copy is a sample at Hamming distance 0 from a training sample (the same array after
-decoding), a near-copy one at distance 1…d; distances come from `benchmark.neighbours` (packed bits, XOR,
+decoding), a near-copy one at distance 1…d; distances come from `benchmark.run.neighbours` (packed bits, XOR,
 popcount, vectorised). `KeySet` (exact-match lookup of canonical keys, O(M log N)) serves the data draws.
 """
 
@@ -11,13 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import math
+
 import numpy as np
 
-from benchmark.neighbours import HammingIndex
-from benchmark.stats import WILSON_Z, wilson_interval  # noqa: F401 - re-exported: callers import it from here
+from benchmark.run.neighbours import HammingIndex
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tasks.base import Task
+    from benchmark.core.task import Task
+
+WILSON_Z = 1.959963984540054  # two-sided 95 %
+
+
+def wilson_interval(successes: np.ndarray | float, total: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion: sensible at 0 and 1, where the normal interval collapses."""
+    if total <= 0:
+        raise ValueError(f"total must be positive, got {total}")
+    p = float(successes) / total
+    z2 = z * z
+    denominator = 1.0 + z2 / total
+    centre = (p + z2 / (2 * total)) / denominator
+    half = z / denominator * math.sqrt(p * (1.0 - p) / total + z2 / (4.0 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
 
 # Binomial fractions: each gets a Wilson interval `<name>_ci`. `unique` (distinct/M) is not a binomial count, so it gets none.
 FRACTIONS = ("valid", "mem", "control", "near", "novel_valid")

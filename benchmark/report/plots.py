@@ -7,14 +7,17 @@ matplotlib is an optional extra (`two-clocks[plot]`); without it every entry poi
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark import leaderboard
-from benchmark.display import format_clock, format_percent
-from benchmark.records import find_record_files, load_records, read_record
-from benchmark.rundir import load_metrics
+import numpy as np
+
+from benchmark.report import leaderboard
+from benchmark.core.display import format_clock, format_percent
+from benchmark.core.records import find_record_files, load_records, read_record
+from benchmark.run.rundir import load_metrics
 
 CURVES = (
     ("valid", "valid", "tab:blue"),
@@ -157,3 +160,34 @@ def _unique(names: set[str], name: str) -> str:
         candidate = f"{name}-{index}"
     names.add(candidate)
     return candidate
+
+
+def plot_basins(summary: dict[str, Any], out: str | os.PathLike[str]) -> Path:
+    """Basin radius against training step for each probe class, with τ_rule and τ_mem marked."""
+    from benchmark.analysis.basins import PROBE_CLASSES, radius_table
+
+    plt = require_pyplot()
+
+    table = radius_table(summary["rows"])
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name in PROBE_CLASSES:
+        if name not in table:
+            continue
+        steps, radius, low, high = (np.array(column, dtype=float) for column in zip(*table[name]))
+        x = np.maximum(steps, 1.0)
+        axis.plot(x, radius, marker="o", label=name.replace("_", " "))
+        axis.fill_between(x, low, high, alpha=0.2)
+    for name, style in (("tau_rule", "--"), ("tau_mem", ":")):
+        clock = (summary.get("clocks") or {}).get(name)
+        if clock and not clock["censored"]:
+            axis.axvline(max(clock["step"], 1.0), color="k", linestyle=style, label=f"τ_{name[4:]} = {clock['step']:.0f}")
+    axis.set_xscale("log")
+    axis.set_xlabel("training step (step 0 drawn at 1)")
+    axis.set_ylabel("basin radius σ")
+    axis.set_title(f"basins: {summary['run_id']}", fontsize=9)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    out = Path(out)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out

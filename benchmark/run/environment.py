@@ -62,7 +62,7 @@ def describe_environment(device: Any) -> dict[str, Any]:
     """
     import torch
 
-    from benchmark import __version__
+    from benchmark.core.version import __version__
 
     device_name = str(device)
     gpu = None

@@ -17,12 +17,12 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from benchmark.clocks import CLOCK_CURVES, read_clocks
-from benchmark.config import ConfigError, build_config
-from benchmark.metrics import normalise_validity
-from benchmark.records import RECORD_SCHEMA_VERSION, Clock, Record, RecordError, find_record_files, read_record, write_json_atomic, write_record
-from benchmark.rundir import METRICS_FILE, SPEC_FILE, load_metrics
-from benchmark.spec import PROTOCOL_VERSION, ProtocolConfig
+from benchmark.run.clocks import CLOCK_CURVES, read_clocks
+from benchmark.core.config import ConfigError, build_config
+from benchmark.run.metrics import normalise_validity
+from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, Record, RecordError, find_record_files, read_record, write_json_atomic, write_record
+from benchmark.run.rundir import METRICS_FILE, SPEC_FILE, load_metrics
+from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Trackers: watch runs in TensorBoard, Weights & Biases, MLflow, or a CSV / JSONL file (`run --report-to`).
 
-Each tracker is a `benchmark.callbacks.Callback` registered by name, so that every worker process and Ray
+Each tracker is a `benchmark.run.callbacks.Callback` registered by name, so that every worker process and Ray
 task builds its own from the names and knobs in the run options (`"tensorboard"`, `"wandb:project=x"`,
 `"my_pkg.hooks:MyCallback"`); no live object is pickled across processes. Built in, no extra packages:
 
@@ -29,24 +29,24 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from benchmark.callbacks import Callback
-from benchmark.config import ConfigError
-from benchmark.registry import Registry, RegistryError
+from benchmark.run.callbacks import Callback
+from benchmark.core.config import ConfigError
+from benchmark.core.registry import Registry, RegistryError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.records import Record
-    from benchmark.spec import RunSpec
+    from benchmark.core.records import Record
+    from benchmark.run.spec import RunSpec
 
 logger = logging.getLogger(__name__)
 
 CALLBACKS: Registry[type[Callback]] = Registry("tracker", entry_point_group="two_clocks.callbacks")
 register_callback = CALLBACKS.register
 
-CALLBACKS.register("jsonl", "benchmark.trackers:JSONLSink")
-CALLBACKS.register("csv", "benchmark.trackers:CSVSink")
-CALLBACKS.register("tensorboard", "benchmark.trackers:TensorBoardTracker")
-CALLBACKS.register("wandb", "benchmark.trackers:WandbTracker")
-CALLBACKS.register("mlflow", "benchmark.trackers:MLflowTracker")
+CALLBACKS.register("jsonl", "benchmark.report.trackers:JSONLSink")
+CALLBACKS.register("csv", "benchmark.report.trackers:CSVSink")
+CALLBACKS.register("tensorboard", "benchmark.report.trackers:TensorBoardTracker")
+CALLBACKS.register("wandb", "benchmark.report.trackers:WandbTracker")
+CALLBACKS.register("mlflow", "benchmark.report.trackers:MLflowTracker")
 
 
 class TrackerError(ConfigError):
@@ -58,7 +58,7 @@ class TrackerError(ConfigError):
 
 def parse(entry: str) -> tuple[str, dict[str, str]]:
     """'wandb:project=x,mode=offline' → ('wandb', {'project': 'x', 'mode': 'offline'}); a 'module:Class' name keeps its colon."""
-    from benchmark.sweep import SweepError, parse_knob_list
+    from benchmark.sweep.files import SweepError, parse_knob_list
 
     text = entry.strip()
     name, knobs = text, ""
@@ -83,7 +83,7 @@ def build(entry: str) -> Callback:
     except RegistryError as error:
         raise TrackerError(f"--report-to {entry!r}: {error}") from None
     if not (isinstance(factory, type) and issubclass(factory, Callback)):
-        raise TrackerError(f"--report-to {entry!r}: {name} is not a benchmark.callbacks.Callback subclass")
+        raise TrackerError(f"--report-to {entry!r}: {name} is not a benchmark.run.callbacks.Callback subclass")
     try:
         return factory(**knobs)
     except TypeError as error:

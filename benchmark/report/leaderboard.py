@@ -1,9 +1,9 @@
 """The leaderboard: a deterministic rendering of run records as markdown (tabulate) and JSON.
 
 Rendered from records only (never live state), so the same folder always gives the same bytes: no
-timestamps, sorted rows. Cells and their statistics come from `benchmark.groups` (medians over seeds,
+timestamps, sorted rows. Cells and their statistics come from `benchmark.analysis.groups` (medians over seeds,
 order-statistic intervals with their exact coverage), the predicted windows from τ_rule^∞ likewise,
-and the scaling fits from `benchmark.fits`.
+and the scaling fits from `benchmark.analysis.fits`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from benchmark.display import format_percent
-from benchmark.fits import ScalingFit, scaling_fits
-from benchmark.groups import aggregate, clocks_version, group_key, predictions
-from benchmark.records import Record
-from benchmark.spec import canonical_json
-from benchmark.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
+from benchmark.core.display import format_percent
+from benchmark.analysis.fits import ScalingFit, scaling_fits
+from benchmark.analysis.groups import aggregate, clocks_version, group_key, predictions
+from benchmark.core.records import Record
+from benchmark.run.spec import canonical_json
+from benchmark.analysis.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
 
 LEADERBOARD_SCHEMA_VERSION = 2
 COLUMNS = (
@@ -79,7 +79,7 @@ def build(records: Iterable[Record]) -> dict[str, Any]:
 
 def methods(records: Sequence[Record]) -> dict[str, Any]:
     """What a reader needs to reproduce the numbers: protocol settings (every distinct value), versions, counts."""
-    import benchmark
+    from benchmark.core.version import __version__
 
     protocol = {name: _distinct(record.protocol.get(name) for record in records) for name in PROTOCOL_FIELDS}
     return {
@@ -87,7 +87,7 @@ def methods(records: Sequence[Record]) -> dict[str, Any]:
         "clocks_version": _distinct(clocks_version(record) for record in records),
         "protocol": protocol,
         "package_version": _distinct(record.environment.get("two_clocks") for record in records),
-        "rendered_by": benchmark.__version__,
+        "rendered_by": __version__,
         "num_records": len(records),
         "num_groups": len({group_key(r) for r in records}),
         "statistics": {
@@ -256,7 +256,7 @@ def _status(window: Mapping[str, Any]) -> str:
 
 
 def _window(window: Mapping[str, Any], field: str, digits: int) -> str:
-    from benchmark.display import format_window
+    from benchmark.core.display import format_window
 
     return format_window(window[field], window["kind"], digits)
 
@@ -344,7 +344,7 @@ def _rule_key(item: Mapping[str, Any]) -> str:
 
 def _rule_medians(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """'2: 120; 4: > 2000' per (adapter, task name, N): the median τ_rule at each complexity."""
-    from benchmark.display import format_bound
+    from benchmark.core.display import format_bound
 
     table: dict[str, list[tuple[float, str]]] = {}
     for row in rows:

@@ -19,17 +19,18 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from benchmark import records, terminal
-from benchmark.batches import StreamSampler, TrainingSetSampler
-from benchmark.callbacks import Callback, CallbackList
-from benchmark.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
-from benchmark.config import ConfigError
-from benchmark.datasets import check_n_train, derived_seed, draw_sets
-from benchmark.environment import describe_environment
-from benchmark.evaluation import measure_eval
-from benchmark.metrics import SampleMetrics
-from benchmark.records import Record, read_record
-from benchmark.rundir import (
+from benchmark.core import records
+from benchmark.run import progress as progress_display
+from benchmark.run.batches import StreamSampler, TrainingSetSampler
+from benchmark.run.callbacks import Callback, CallbackList
+from benchmark.run.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
+from benchmark.core.config import ConfigError
+from benchmark.run.datasets import check_n_train, derived_seed, draw_sets
+from benchmark.run.environment import describe_environment
+from benchmark.run.evaluation import measure_eval
+from benchmark.run.metrics import SampleMetrics
+from benchmark.core.records import Record, read_record
+from benchmark.run.rundir import (
     CHECKPOINT_FILE,
     MetricsLog,
     RunDirError,
@@ -45,8 +46,8 @@ from benchmark.rundir import (
     save_checkpoint,
     way_out,
 )
-from benchmark.schedule import eval_steps
-from benchmark.spec import PROTOCOL_VERSION, RunSpec
+from benchmark.run.schedule import eval_steps
+from benchmark.run.spec import PROTOCOL_VERSION, RunSpec
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ def build_task(spec: RunSpec) -> Any:
 def check_spec(spec: RunSpec) -> None:
     """Every check `run` makes before training, without building the adapter: for validating a sweep up front."""
     import adapters
-    from adapters.base import DataSpec
-    from benchmark.config import build_config
+    from benchmark.core.adapter import DataSpec
+    from benchmark.core.config import build_config
 
     task = build_task(spec)
     check_memory(task, spec)
@@ -110,7 +111,7 @@ def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
     """The spec's adapter at the seed derived from the run seed (torch's global RNG is seeded from it too)."""
     import adapters
     import torch
-    from adapters.base import DataSpec
+    from benchmark.core.adapter import DataSpec
 
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
@@ -134,7 +135,7 @@ def run(
 ) -> Record:
     """Run (or resume, or skip if finished) one spec under output/<spec.run_id>/; return its record.
 
-    `callbacks` are called at the start, after every eval and at the end (benchmark.callbacks); they
+    `callbacks` are called at the start, after every eval and at the end (benchmark.run.callbacks); they
     see the run but cannot change it. The run's lock is held from the finished-check to the record, so
     two processes never train one run: with `wait` (default) a run in progress elsewhere is waited for,
     else `RunInProgress` is raised. `restart` deletes what the run wrote and trains it from step 0 (the way
@@ -233,7 +234,7 @@ def _train(
         )
 
     # 3. Train, evaluating at every scheduled step; stop at max_steps, or early (`stop_reason`).
-    progress = terminal.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
+    progress = progress_display.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
     last_checkpoint = clock()
     with MetricsLog(directory, rows) as log, progress:
         while not done:

@@ -27,11 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from benchmark.records import RECORD_FILE, RecordError, file_mode, write_json_atomic, write_text_atomic
-from benchmark.spec import RunSpec, canonical_json
+from benchmark.core.records import RECORD_FILE, RecordError, file_mode, write_json_atomic, write_text_atomic
+from benchmark.run.spec import RunSpec, canonical_json
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.records import Record
+    from benchmark.core.records import Record
 
 SPEC_FILE = "spec.json"
 METRICS_FILE = "metrics.jsonl"
@@ -130,7 +130,7 @@ def clear_run(directory: Path) -> None:
 
 def read_spec(directory: Path) -> RunSpec:
     """The spec in `spec.json`, or a `RunDirError` naming the file when it is missing or is not a run spec."""
-    from benchmark.config import ConfigError
+    from benchmark.core.config import ConfigError
 
     path = directory / SPEC_FILE
     try:
@@ -164,7 +164,7 @@ def prepare(directory: Path, spec: RunSpec) -> None:
 
 def read_finished(directory: Path, spec: RunSpec) -> Record:
     """The record of a finished run; a damaged one (or one for another run) is a `RunDirError` with the way out."""
-    from benchmark.records import read_record
+    from benchmark.core.records import read_record
 
     try:
         record = read_record(directory)

@@ -1,0 +1,1 @@
+"""What people read: leaderboard markdown and JSON, the terminal view, plots, export, trackers."""
