@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
 from adapters.causal_lm import CausalLMAdapter
 from adapters.edm import EDMAdapter, EDMConfig
 from adapters.masked_diffusion import MaskedDiffusionAdapter, MaskedDiffusionConfig
 from adapters.torch_adapter import NetworkConfig, TorchAdapter
+from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
 from benchmark.core.config import build_config
 from benchmark.core.registry import Registry, RegistryError
 

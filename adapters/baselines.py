@@ -57,10 +57,7 @@ class OracleAdapter(_NoTrainingAdapter):
         if self.task is None:
             raise ValueError("the oracle adapter needs the task (pass task=...) to sample its valid set")
         if tuple(self.task.shape) != tuple(self.data.shape) or self.task.num_symbols != self.data.num_symbols:
-            raise ValueError(
-                f"the oracle's task has shape {tuple(self.task.shape)} and {self.task.num_symbols} symbols, "
-                f"but the data spec says {tuple(self.data.shape)} and {self.data.num_symbols}"
-            )
+            raise ValueError(f"the oracle's task has shape {tuple(self.task.shape)} and {self.task.num_symbols} symbols, but the data spec says {tuple(self.data.shape)} and {self.data.num_symbols}")
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         samples = self.task.sample(n, _numpy_rng(generator))  # type: ignore[union-attr]

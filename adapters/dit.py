@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from benchmark.core.adapter import DataSpec
 from adapters.edm import EDMAdapter, EDMConfig
+from benchmark.core.adapter import DataSpec
 from benchmark.core.config import require
 
 

@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 import torch
 
-from benchmark.core.adapter import DataSpec
 from adapters.causal_lm import CausalLMAdapter
 from adapters.torch_adapter import NetworkConfig
+from benchmark.core.adapter import DataSpec
 from benchmark.core.config import ConfigError, did_you_mean, require
 
 # Each size knob's name in the configs that have it, most common first.
@@ -53,9 +54,7 @@ class HFCausalLMConfig(NetworkConfig):
     depth: int = field(default=4, metadata={"help": "layers (num_hidden_layers, n_layer, ... in the model's config)", "max": 256})
     width: int = field(default=128, metadata={"help": "hidden size (hidden_size, n_embd, d_model, ...); MLP 4x width unless the config derives it", "max": 16384})
     heads: int = field(default=4, metadata={"help": "attention heads, also key-value heads (unused by models without attention)", "max": 1024})
-    config_args: tuple[tuple[str, Any], ...] = field(
-        default=(), metadata={"help": "any other key of the model's transformers config, given as a knob: rope_theta=500000"}
-    )
+    config_args: tuple[tuple[str, Any], ...] = field(default=(), metadata={"help": "any other key of the model's transformers config, given as a knob: rope_theta=500000"})
 
     def __post_init__(self) -> None:
         pairs = _pairs(self.config_args)
@@ -156,7 +155,7 @@ def transformers_config(config: HFCausalLMConfig, data: DataSpec) -> tuple[Any, 
     for name in MLP_NAMES:
         if name in defaults and getattr(narrow, name) is not None and getattr(narrow, name) == getattr(wide, name):
             settings[name] = 4 * config.width
-    if names["heads"] and "head_dim" in defaults and getattr(narrow, "head_dim") == getattr(wide, "head_dim"):
+    if names["heads"] and "head_dim" in defaults and narrow.head_dim == wide.head_dim:
         settings["head_dim"] = config.width // config.heads
     settings.update(vocab_size=data.num_symbols + 1, bos_token_id=data.num_symbols, eos_token_id=None, pad_token_id=None)
     if "max_position_embeddings" in defaults:
@@ -191,8 +190,10 @@ def _defaults(model_type: str) -> dict[str, Any]:
     try:
         config = AutoConfig.for_model(model_type)
     except Exception as error:  # noqa: BLE001 - a config that cannot even be built at its defaults
-        raise ConfigError(f"HFCausalLMConfig: the {model_type} config cannot be built here ({type(error).__name__}: {' '.join(str(error).split())[:200]}); "
-                          f"use a model type tested here: {', '.join(TESTED_MODEL_TYPES)}") from None
+        raise ConfigError(
+            f"HFCausalLMConfig: the {model_type} config cannot be built here ({type(error).__name__}: {' '.join(str(error).split())[:200]}); "
+            f"use a model type tested here: {', '.join(TESTED_MODEL_TYPES)}"
+        ) from None
     values = config.to_dict()
     for alias, target in getattr(config, "attribute_map", {}).items():
         if target in values:

@@ -48,8 +48,9 @@ class MDLMAdapter(MaskedDiffusionAdapter):
 
     def build_model(self) -> torch.nn.Module:
         cfg = self.config
-        sizes = dict(vocab_size=self.vocab_size, hidden_size=cfg.width, num_hidden_layers=cfg.depth, num_attention_heads=cfg.heads,
-                     intermediate_size=4 * cfg.width, max_position_embeddings=self.data.size)
+        sizes = dict(
+            vocab_size=self.vocab_size, hidden_size=cfg.width, num_hidden_layers=cfg.depth, num_attention_heads=cfg.heads, intermediate_size=4 * cfg.width, max_position_embeddings=self.data.size
+        )
         if cfg.encoder == "bert":
             from transformers import BertConfig, BertForMaskedLM
 
@@ -57,8 +58,18 @@ class MDLMAdapter(MaskedDiffusionAdapter):
         from transformers import ModernBertConfig, ModernBertForMaskedLM
 
         return ModernBertForMaskedLM(
-            ModernBertConfig(**sizes, local_attention=2 * self.data.size, pad_token_id=None, bos_token_id=None, eos_token_id=None, cls_token_id=None, sep_token_id=None,
-                             attention_dropout=0.0, embedding_dropout=0.0, mlp_dropout=0.0)
+            ModernBertConfig(
+                **sizes,
+                local_attention=2 * self.data.size,
+                pad_token_id=None,
+                bos_token_id=None,
+                eos_token_id=None,
+                cls_token_id=None,
+                sep_token_id=None,
+                attention_dropout=0.0,
+                embedding_dropout=0.0,
+                mlp_dropout=0.0,
+            )
         )
 
     def architecture(self) -> str:

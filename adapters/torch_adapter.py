@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 from abc import abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
-from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec
 from adapters.ema import EMA
+from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec
 from benchmark.core.config import require
 
 STATE_FORMAT = 1  # bump when the layout of `state_dict()` changes

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from benchmark.core.adapter import DataSpec
 from adapters.edm import EDMAdapter, EDMConfig
+from benchmark.core.adapter import DataSpec
 from benchmark.core.config import require
 
 
@@ -44,8 +44,9 @@ class UNetConfig(EDMConfig):
         require(self.norm_groups >= 1, self, "norm_groups", "a positive integer", self.norm_groups)
         widths = [self.width * m for m in self.channel_mult]
         require(all(w % self.norm_groups == 0 for w in widths), self, "width", f"such that norm_groups={self.norm_groups} divides every level's width {widths}", self.width)
-        require(self.attention_head_dim >= 1 and all(w % self.attention_head_dim == 0 for w in widths), self, "attention_head_dim",
-                f"a divisor of every level's width {widths}", self.attention_head_dim)
+        require(
+            self.attention_head_dim >= 1 and all(w % self.attention_head_dim == 0 for w in widths), self, "attention_head_dim", f"a divisor of every level's width {widths}", self.attention_head_dim
+        )
         require(self.timestep_scale > 0, self, "timestep_scale", "a positive number", self.timestep_scale)
 
 

@@ -11,6 +11,7 @@ from benchmark.core.version import __version__
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _API = ("run_sweep", "render_leaderboard", "SweepFailed")
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy, so `import benchmark` stays free of torch

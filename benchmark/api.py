@@ -12,15 +12,16 @@ unfinished ones, and returns one `benchmark.core.records.Record` per run in swee
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.sweep.backends import RunOptions, SweepResult
-    from benchmark.run.callbacks import Callback
     from benchmark.core.records import Record
+    from benchmark.run.callbacks import Callback
     from benchmark.run.spec import RunSpec
+    from benchmark.sweep.backends import RunOptions, SweepResult
     from benchmark.sweep.files import Overrides, Sweep
 
 
@@ -65,8 +66,8 @@ def plan_sweep(
     `restart`: run ids to start over from step 0 (the way out of a damaged run folder); `skip_running`:
     skip a run another process is training instead of waiting for it.
     """
-    from benchmark.sweep import files as sweep
     from benchmark.report import trackers
+    from benchmark.sweep import files as sweep
     from benchmark.sweep.backends import RunOptions, check_ray_address
     from benchmark.sweep.plugins import load_plugins
 
@@ -165,9 +166,8 @@ def run_sweep(
 
 def render_leaderboard(records: Iterable[Record] | str | os.PathLike[str], *, wide: bool = False) -> str:
     """The leaderboard of `records` (or of the records under a runs folder): the compact table, or with `wide` the full markdown."""
-    from benchmark.report import leaderboard
-    from benchmark.report import terminal
     from benchmark.core.records import load_records
+    from benchmark.report import leaderboard, terminal
 
     if isinstance(records, (str, os.PathLike)):
         records = load_records([records])

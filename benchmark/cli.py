@@ -13,8 +13,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 EXIT_USER_ERROR = 2
 EXIT_RUN_FAILED = 1
@@ -70,12 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars or lines, warnings and errors only (the final table still prints)")
     run.add_argument("--wide", action="store_true", help="print the full markdown leaderboard instead of the compact table")
     run.add_argument(
-        "--report-to", nargs="+", default=[], metavar="TRACKER[:k=v,...]",
+        "--report-to",
+        nargs="+",
+        default=[],
+        metavar="TRACKER[:k=v,...]",
         help="trackers: tensorboard, jsonl, csv (built in), wandb, mlflow (extras), or module:Class; e.g. wandb:project=x,mode=offline",
     )
     run.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint.pt after a run finishes")
     run.add_argument(
-        "--restart-run", nargs="+", default=[], metavar="RUN_ID",
+        "--restart-run",
+        nargs="+",
+        default=[],
+        metavar="RUN_ID",
         help="start these runs of the sweep over from step 0, deleting what they wrote (the way out of a damaged run folder)",
     )
     run.add_argument("--skip-running", action="store_true", help="skip runs another process is training (default: wait for them)")
@@ -95,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", default="figures", metavar="DIR", help="folder for the PNGs (default: figures)")
 
     basins = commands.add_parser(
-        "basins", parents=[plugin], help="basins of training / novel-valid / invalid probes along a run (diffusion adapters)",
+        "basins",
+        parents=[plugin],
+        help="basins of training / novel-valid / invalid probes along a run (diffusion adapters)",
         description="Noise probes at a ladder of σ, denoise them with the checkpoints kept along a run "
         "(run it with --keep-checkpoints), and report return probabilities and basin radii: benchmark/PROTOCOL.md, 'Basins'.",
     )
@@ -110,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     basins.add_argument("--quiet", action="store_true", help="no per-checkpoint progress lines")
 
     reclock = commands.add_parser(
-        "reclock", parents=[plugin], help="re-read protocol-1.0 runs with protocol 2.0's clocks (where 1.0's metrics suffice)",
+        "reclock",
+        parents=[plugin],
+        help="re-read protocol-1.0 runs with protocol 2.0's clocks (where 1.0's metrics suffice)",
         description="Write, for every protocol-1.0 run under RUNS, a schema-2 record whose clocks follow protocol 2.0's definitions, "
         "rebuilt from the 1.0 curves (near-copies were not recorded in 1.0: non-copies exclude exact copies only, and τ_mem_near is not available). "
         "Render them with `leaderboard OUT`: benchmark/PROTOCOL.md, 'Re-reading protocol 1.0'.",
@@ -119,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     reclock.add_argument("--out", required=True, metavar="DIR", help="folder for the re-read runs (one sub-folder per run id)")
 
     export = commands.add_parser(
-        "export", parents=[plugin], help="write a run's trained model with save_pretrained, plus a model card",
+        "export",
+        parents=[plugin],
+        help="write a run's trained model with save_pretrained, plus a model card",
         description="Write the model of a run folder in its library's own format (save_pretrained: loadable with "
         "from_pretrained) and a README.md model card with the run's spec and clocks. The weights come from the run's "
         "checkpoint: finished runs keep one only with --keep-checkpoints, which also keeps every eval step.",
@@ -176,27 +189,34 @@ def _int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted)."""
-    from benchmark.core.records import RecordError
-    from benchmark.sweep.backends import BackendError
     from benchmark.core.config import ConfigError
-    from benchmark.report.plots import PlotError
-    from benchmark.sweep.plugins import PluginError
+    from benchmark.core.records import RecordError
     from benchmark.core.registry import RegistryError
+    from benchmark.report.plots import PlotError
+    from benchmark.sweep.backends import BackendError
     from benchmark.sweep.files import SweepError
+    from benchmark.sweep.plugins import PluginError
 
     user_errors = (UsageError, ConfigError, RegistryError, SweepError, PluginError, RecordError, PlotError, BackendError)
     previous_sigterm = _handle_sigterm_like_ctrl_c()
     try:
         args = build_parser().parse_args(argv)
-        from benchmark.sweep.plugins import load_plugins
-
         from benchmark.core import log
+        from benchmark.sweep.plugins import load_plugins
 
         level = args.verbosity or ("warning" if getattr(args, "quiet", False) else "info")
         with log.configured(level):
             if args.command != "run":  # run loads the sweep file's includes too, after reading it
                 load_plugins(args.include)
-            commands = {"run": command_run, "list": command_list, "leaderboard": command_leaderboard, "plot": command_plot, "basins": command_basins, "reclock": command_reclock, "export": command_export}
+            commands = {
+                "run": command_run,
+                "list": command_list,
+                "leaderboard": command_leaderboard,
+                "plot": command_plot,
+                "basins": command_basins,
+                "reclock": command_reclock,
+                "export": command_export,
+            }
             return commands[args.command](args)
     except user_errors as error:
         return _fail(str(error))
@@ -231,10 +251,9 @@ def _fail(message: str) -> int:
 def command_run(args: argparse.Namespace) -> int:
     """Validate the whole sweep, run it on the chosen backend, print the compact leaderboard and write the full one."""
     from benchmark import api
-    from benchmark.report import leaderboard
-    from benchmark.sweep import files as sweep
-    from benchmark.report import terminal
     from benchmark.core.log import LEVELS
+    from benchmark.report import leaderboard, terminal
+    from benchmark.sweep import files as sweep
 
     protocol: dict[str, Any] = {}
     if args.protocol_args:
@@ -259,9 +278,16 @@ def command_run(args: argparse.Namespace) -> int:
     )
     level = LEVELS[args.verbosity or ("warning" if args.quiet else "info")]
     plan = api.plan_sweep(
-        args.config, flags, smoke=args.smoke, quiet=args.quiet, keep_checkpoints=args.keep_checkpoints,
-        report_to=args.report_to, log_level=level, create_output=not args.dry_run,
-        restart=args.restart_run, skip_running=args.skip_running,
+        args.config,
+        flags,
+        smoke=args.smoke,
+        quiet=args.quiet,
+        keep_checkpoints=args.keep_checkpoints,
+        report_to=args.report_to,
+        log_level=level,
+        create_output=not args.dry_run,
+        restart=args.restart_run,
+        skip_running=args.skip_running,
     )
     if plan.smoke:
         logger.info("smoke mode: %s", ", ".join(f"{name} ≤ {cap}" for name, cap in sweep.SMOKE_LIMITS.items()))
@@ -364,8 +390,8 @@ def _default(value: Any) -> str:
 
 def command_leaderboard(args: argparse.Namespace) -> int:
     """Markdown to stdout (or --out), JSON to --json."""
-    from benchmark.report import leaderboard
     from benchmark.core.records import load_records
+    from benchmark.report import leaderboard
 
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path is not None:
@@ -403,9 +429,8 @@ def command_plot(args: argparse.Namespace) -> int:
 def command_basins(args: argparse.Namespace) -> int:
     """Analyse each run folder's kept checkpoints; write basins.jsonl / basins.md (and basins.png) beside its metrics."""
     from benchmark.analysis.basins import BASINS_FILE, PLOT_FILE, SUMMARY_FILE, BasinConfig, analyse_run
-    from benchmark.report.plots import plot_basins
     from benchmark.core.config import build_config
-    from benchmark.report.plots import require_pyplot
+    from benchmark.report.plots import plot_basins, require_pyplot
 
     knobs = {
         name: value
@@ -458,7 +483,6 @@ def command_export(args: argparse.Namespace) -> int:
 def command_reclock(args: argparse.Namespace) -> int:
     """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
     from benchmark.analysis.reclock import reclock_runs
-
     from benchmark.api import check_output
 
     out = check_output(Path(args.out))

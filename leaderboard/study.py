@@ -18,17 +18,18 @@ import argparse
 import math
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmark.report import leaderboard  # noqa: E402
-from benchmark.core.display import format_bound  # noqa: E402
 from benchmark.analysis.stats import median_summary  # noqa: E402
+from benchmark.core.display import format_bound  # noqa: E402
 from benchmark.core.records import Record, RecordError, load_records  # noqa: E402
+from benchmark.report import leaderboard  # noqa: E402
 
 RUNS = HERE / "runs"
 EARLIER = HERE / "v1" / "reclocked"  # protocol-1.0 runs re-read with 2.0's clocks
@@ -233,9 +234,25 @@ def claim_c3(records: Sequence[Record]) -> list[Claim]:
     claims.append(Claim("C3b", "the window narrows with rule complexity (area at G = 3 vs G = 2, same N)", narrow_evidence, verdict, reason))
     status_text = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
     if vanished:
-        claims.append(Claim("C3c", "the window can vanish (τ_rule ≥ τ_mem, or τ_mem with no τ_rule)", [f"finite-N runs by window status: {status_text}"], "reproduced", f"{vanished} finite-N runs had no window (closed or not learned)"))
+        claims.append(
+            Claim(
+                "C3c",
+                "the window can vanish (τ_rule ≥ τ_mem, or τ_mem with no τ_rule)",
+                [f"finite-N runs by window status: {status_text}"],
+                "reproduced",
+                f"{vanished} finite-N runs had no window (closed or not learned)",
+            )
+        )
     else:
-        claims.append(Claim("C3c", "the window can vanish (τ_rule ≥ τ_mem, or τ_mem with no τ_rule)", [f"finite-N runs by window status: {status_text}"], "inconclusive", "no finite-N run of this study closed its window"))
+        claims.append(
+            Claim(
+                "C3c",
+                "the window can vanish (τ_rule ≥ τ_mem, or τ_mem with no τ_rule)",
+                [f"finite-N runs by window status: {status_text}"],
+                "inconclusive",
+                "no finite-N run of this study closed its window",
+            )
+        )
     return claims
 
 
@@ -266,7 +283,9 @@ def claim_c4(records: Sequence[Record], board: Mapping[str, Any]) -> list[Claim]
             outcomes.append("?")
             continue
         coverage = f"{math.floor(line['coverage'] * 100 + 1e-9)} %"
-        evidence.append(f"{label}: α = {line['slope']:.2f} [{line['low']:.2f}, {line['high']:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {fit['full_batch_points']} of {len(fit['points'])} runs full-batch, {line['points_censored']} censored")
+        evidence.append(
+            f"{label}: α = {line['slope']:.2f} [{line['low']:.2f}, {line['high']:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {fit['full_batch_points']} of {len(fit['points'])} runs full-batch, {line['points_censored']} censored"
+        )
         if line["low"] <= 1 <= line["high"]:
             outcomes.append("yes" if line["high"] - line["low"] < 1 else "wide")
         else:
@@ -277,7 +296,13 @@ def claim_c4(records: Sequence[Record], board: Mapping[str, Any]) -> list[Claim]
     elif "no" in testable:
         linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not reproduced", f"{testable.count('no')} of {len(testable)} intervals exclude α = 1")
     elif all(o == "yes" for o in testable):
-        linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "reproduced", f"{'the' if len(testable) == 1 else 'every'} interval contains 1 and is narrower than 1 ({_all(len(testable), 'fit')})")
+        linear = Claim(
+            "C4a",
+            "τ_mem grows about linearly with N (α ≈ 1)",
+            evidence,
+            "reproduced",
+            f"{'the' if len(testable) == 1 else 'every'} interval contains 1 and is narrower than 1 ({_all(len(testable), 'fit')})",
+        )
     else:
         linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "inconclusive", "the intervals contain 1 but at least one is wider than 1")
     rule_evidence, rule_outcomes = [], []
@@ -301,9 +326,21 @@ def claim_c4(records: Sequence[Record], board: Mapping[str, Any]) -> list[Claim]
     if not testable:
         rule = Claim("C4b", "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)", rule_evidence, "not testable at this scale", "no cell pair with both τ_mem measured")
     elif all(o == "yes" for o in testable):
-        rule = Claim("C4b", "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)", rule_evidence, "reproduced", f"median τ_mem within a factor {RATIO_TOLERANCE} across G in {_all(len(testable), 'pair')}")
+        rule = Claim(
+            "C4b",
+            "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)",
+            rule_evidence,
+            "reproduced",
+            f"median τ_mem within a factor {RATIO_TOLERANCE} across G in {_all(len(testable), 'pair')}",
+        )
     elif "no" in testable:
-        rule = Claim("C4b", "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)", rule_evidence, "not reproduced", f"{testable.count('no')} pairs differ by more than ×{RATIO_TOLERANCE} with separated runs")
+        rule = Claim(
+            "C4b",
+            "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)",
+            rule_evidence,
+            "not reproduced",
+            f"{testable.count('no')} pairs differ by more than ×{RATIO_TOLERANCE} with separated runs",
+        )
     else:
         rule = Claim("C4b", "τ_mem barely depends on the rule (G = 3 vs G = 2, same model and N)", rule_evidence, "inconclusive", "pairs differ by more than the tolerance without separated runs")
     return [linear, rule]
@@ -343,7 +380,13 @@ def claim_c5(records: Sequence[Record], earlier: Sequence[Record] = ()) -> Claim
         return Claim("C5", statement, evidence, "inconclusive", "no N ≥ B cell of either kind had both clocks fire in every run within its max_steps")
     earlier_kinds = _kinds_with_both_clocks([r for r in earlier if not r.stream and KIND.get(r.adapter_name) in missing], evidence, prefix="protocol-1.0 run re-read with 2.0 clocks (N ≤ B), ")
     if missing <= earlier_kinds:
-        return Claim("C5", statement, evidence, "reproduced", f"both clocks fired in every run of an N ≥ B cell of the {' and '.join(sorted(kinds))} models, and for the {' and '.join(sorted(missing))} models only at N ≤ B in the protocol-1.0 runs (re-read with 2.0's clocks); at N ≥ B their τ_mem was censored, a bound on the offset")
+        return Claim(
+            "C5",
+            statement,
+            evidence,
+            "reproduced",
+            f"both clocks fired in every run of an N ≥ B cell of the {' and '.join(sorted(kinds))} models, and for the {' and '.join(sorted(missing))} models only at N ≤ B in the protocol-1.0 runs (re-read with 2.0's clocks); at N ≥ B their τ_mem was censored, a bound on the offset",
+        )
     return Claim("C5", statement, evidence, "inconclusive", f"no {' or '.join(sorted(missing))} cell had both clocks fire in every run within its max_steps")
 
 
@@ -386,7 +429,13 @@ def claim_c6(records: Sequence[Record]) -> Claim:
         f"{autoregressive['learned']} of {autoregressive['runs']} autoregressive runs learned it"
     )
     if diffusion["learned"] == 0 and diffusion["approaching"] == 0 and autoregressive["learned"] == autoregressive["runs"]:
-        return Claim("C6", statement, evidence, "reproduced", f"{summary}, by {max(ar_steps):,.0f} steps, while every diffusion run stayed far from the bar for {_span(bounds)} steps; a bound at this budget, not a proof that diffusion never learns it")
+        return Claim(
+            "C6",
+            statement,
+            evidence,
+            "reproduced",
+            f"{summary}, by {max(ar_steps):,.0f} steps, while every diffusion run stayed far from the bar for {_span(bounds)} steps; a bound at this budget, not a proof that diffusion never learns it",
+        )
     if diffusion["learned"] == diffusion["runs"]:
         return Claim("C6", statement, evidence, "not reproduced", summary)
     return Claim("C6", statement, evidence, "inconclusive", summary + " (an approaching run could learn with more steps)" * bool(diffusion["approaching"]))
@@ -426,7 +475,7 @@ def _offsets(finite: Sequence[Record]) -> list[str]:
     for model, runs in _by_model(finite).items():
         if model == "gpt 4×64":
             continue
-        for (g, n) in sorted({(r.task_config["G"], r.n_train) for r in runs}):
+        for g, n in sorted({(r.task_config["G"], r.n_train) for r in runs}):
             if (g, n) not in reference:
                 continue
             mine = median(clock_values(select(runs, G=g, n=n), "tau_mem"))

@@ -17,8 +17,8 @@ from functools import cached_property
 import numpy as np
 
 from benchmark.core.config import require
-from tasks import register_task
 from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig
+from tasks import register_task
 from tasks.bitpack import CHUNK
 from tasks.groups import require_grid
 
@@ -133,4 +133,4 @@ class AutomatonTask(Task):
         return self.satisfied(x).mean(axis=(1, 2))
 
     def num_valid(self) -> int:
-        return 2 ** self.config.width  # type: ignore[attr-defined]
+        return 2**self.config.width  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
-from tasks import register_task
 from benchmark.core.task import SAMPLE_DTYPE, GridTask, TaskConfig
+from tasks import register_task
 from tasks.bitpack import PackedRule, fields_target, membership_contributions
 from tasks.groups import partition, require_grid, require_group_size, require_layout
 

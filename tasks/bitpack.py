@@ -31,7 +31,7 @@ class PackedRule:
     combine: str  # "xor" (parities) or "add" (counts in bit fields wide enough not to carry)
 
     @classmethod
-    def from_contributions(cls, contributions: np.ndarray, target: np.ndarray, combine: str) -> "PackedRule":
+    def from_contributions(cls, contributions: np.ndarray, target: np.ndarray, combine: str) -> PackedRule:
         """Tables from each cell's contribution words `(cells, words)` uint64."""
         if combine not in ("xor", "add"):
             raise ValueError(f"combine must be 'xor' or 'add', got {combine!r}")

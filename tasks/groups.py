@@ -25,10 +25,7 @@ def require_group_size(config: object, field: str, group_size: int, cells: int, 
     if not ok:
         allowed = [d for d in range(1, cells + 1) if cells % d == 0 and (not even or d % 2 == 0)]
         what = "an even divisor" if even else "a divisor"
-        raise ConfigError(
-            f"{type(config).__name__}.{field} must be {what} of height*width={cells} "
-            f"(allowed: {', '.join(map(str, allowed)) or 'none'}), got {group_size!r}"
-        )
+        raise ConfigError(f"{type(config).__name__}.{field} must be {what} of height*width={cells} (allowed: {', '.join(map(str, allowed)) or 'none'}), got {group_size!r}")
 
 
 def require_grid(config: object, height: int, width: int) -> None:

@@ -20,8 +20,8 @@ from functools import cached_property
 import numpy as np
 
 from benchmark.core.config import require
-from tasks import register_task
 from benchmark.core.task import SAMPLE_DTYPE, TaskConfig
+from tasks import register_task
 from tasks.units import UnitPuzzleTask, enumerate_grids, line_units
 
 MAX_ORDER = 11

@@ -12,8 +12,8 @@ from abc import abstractmethod
 import numpy as np
 
 from benchmark.core.config import ConfigError
-from tasks import gf2
 from benchmark.core.task import SAMPLE_DTYPE, Task, TaskConfig
+from tasks import gf2
 from tasks.bitpack import PackedRule, fields_target, membership_contributions
 
 
@@ -33,9 +33,7 @@ class LinearRuleTask(Task):
         self._rank = self.size - len(self._basis)
         contributions, self._word, self._shift = membership_contributions(self.checks, width=1)
         words = contributions.shape[1]
-        self._rule = PackedRule.from_contributions(
-            contributions, fields_target(self.target, self._word, self._shift, words), "xor"
-        )
+        self._rule = PackedRule.from_contributions(contributions, fields_target(self.target, self._word, self._shift, words), "xor")
 
     @abstractmethod
     def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from benchmark.core.config import require
-from tasks import register_task
 from benchmark.core.task import SAMPLE_DTYPE, GridTask, TaskConfig
+from tasks import register_task
 from tasks.groups import partition, require_grid, require_group_size, require_layout
 from tasks.linear import LinearRuleTask
 
@@ -76,4 +76,4 @@ class ParityTask(LinearRuleTask, GridTask):
         return 2 ** (self.size - self.num_groups)
 
     def chance_valid(self) -> float:
-        return 2.0 ** -self.num_groups
+        return 2.0**-self.num_groups

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmark.core.config import ConfigError
-from tasks import register_task
 from benchmark.core.task import GridTask, TaskConfig
+from tasks import register_task
 from tasks.groups import require_grid
 from tasks.linear import LinearRuleTask
 
@@ -33,10 +33,7 @@ class RowColParityConfig(TaskConfig):
         require_grid(self, self.height, self.width)
         if self.G < 1 or self.height % self.G or self.width % self.G:
             allowed = [d for d in range(1, min(self.height, self.width) + 1) if self.height % d == 0 and self.width % d == 0]
-            raise ConfigError(
-                f"RowColParityConfig.G must divide both height={self.height} and width={self.width} "
-                f"(allowed: {', '.join(map(str, allowed))}), got {self.G!r}"
-            )
+            raise ConfigError(f"RowColParityConfig.G must divide both height={self.height} and width={self.width} (allowed: {', '.join(map(str, allowed))}), got {self.G!r}")
 
 
 @register_task("rowcol_parity")

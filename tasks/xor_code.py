@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmark.core.config import require
-from tasks import register_task
 from benchmark.core.task import GridTask, TaskConfig
+from tasks import register_task
 from tasks.groups import require_grid
 from tasks.linear import LinearRuleTask
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats as scipy_stats
+from scipy import optimize
+from scipy import stats as scipy_stats
 
 from benchmark.analysis import stats
 
@@ -62,13 +63,7 @@ def slope_designs(seeds: tuple[int, ...] = (3, 5), shares: tuple[float, ...] = (
     if full:
         layouts += [(ALPHA_X3, 1.0, 1.0), (ALPHA_X5, 1.0, 1.0)]
     noise = [(0.15, 0.0), (0.15, 0.15)] if not full else [(0.1, 0.0), (0.1, 0.05), (0.1, 0.1), (0.2, 0.0), (0.2, 0.1), (0.2, 0.2)]
-    return [
-        SlopeDesign(s, x, b, a, sigma, tau, share)
-        for s in seeds
-        for x, b, a in layouts
-        for sigma, tau in noise
-        for share in shares
-    ]
+    return [SlopeDesign(s, x, b, a, sigma, tau, share) for s in seeds for x, b, a in layouts for sigma, tau in noise for share in shares]
 
 
 @dataclass(frozen=True)
@@ -138,9 +133,7 @@ def seed_bootstrap_coverage(design: SlopeDesign, cells: int, rng: np.random.Gene
     picks = rng.integers(0, seeds, size=(cells, resamples, seeds))
     columns = (picks[..., None] * per_seed + np.arange(per_seed)).reshape(cells, resamples, seeds * per_seed)
     cell = np.arange(cells)[:, None, None]
-    fits = stats.tobit_rows(
-        x[columns].reshape(-1, x.size), y[cell, columns].reshape(-1, x.size), censored[cell, columns].reshape(-1, x.size)
-    )
+    fits = stats.tobit_rows(x[columns].reshape(-1, x.size), y[cell, columns].reshape(-1, x.size), censored[cell, columns].reshape(-1, x.size))
     slopes = fits.slope.reshape(cells, resamples)
     usable = np.mean(np.isfinite(slopes), axis=1) > 0.5
     with np.errstate(invalid="ignore"):

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from adapters import register_adapter
-from benchmark.core.adapter import AdapterConfig
 from adapters.baselines import MemorizerAdapter
+from benchmark.core.adapter import AdapterConfig
 
 LOG_ENV = "TWO_CLOCKS_TEST_LOG"
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.run.clocks import read_window
 from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, Record, to_dict, write_json_atomic
+from benchmark.run.clocks import read_window
 from benchmark.run.spec import STREAM, resolve_spec
 
 

@@ -56,8 +56,10 @@ def batches(data: DataSpec, count: int, batch_size: int, seed: int) -> list[torc
 
 
 def test_bundled_adapters_are_registered_lazily():
-    code = "import sys, adapters; names = adapters.names(); assert {'dit', 'gpt'} <= set(names), names; " \
-           "assert 'diffusers' not in sys.modules and 'transformers' not in sys.modules, 'heavy import at import time'"
+    code = (
+        "import sys, adapters; names = adapters.names(); assert {'dit', 'gpt'} <= set(names), names; "
+        "assert 'diffusers' not in sys.modules and 'transformers' not in sys.modules, 'heavy import at import time'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(Path(__file__).parents[1]))
 
 

@@ -39,7 +39,11 @@ def test_an_installed_package_registers_an_adapter_through_its_entry_point(tmp_p
     assert "cellwise — Independent per-cell categorical distributions: learns marginals, never a rule." in listed.stdout
     done = subprocess.run(
         [*command, "run", "--tasks", "parity:G=2", "--adapters", "cellwise:lr=0.05", "--n", "8", "--smoke", "--quiet", "--output", str(tmp_path / "runs")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     (record,) = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*/record.json")]

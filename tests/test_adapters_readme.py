@@ -59,7 +59,7 @@ def test_readme_user_adapter_registers_learns_and_resumes(cellwise):
 
 
 def test_readme_usage_snippet_runs():
-    (usage,) = [block for block in python_blocks() if "adapters.build(\"dit\"" in block]
+    (usage,) = [block for block in python_blocks() if 'adapters.build("dit"' in block]
     exec(compile(usage.replace("depth=6", "depth=1").replace("512", "4"), str(README), "exec"), {"__name__": "readme_usage"})
 
 

@@ -11,7 +11,6 @@ import torch
 
 import adapters
 import tasks
-from benchmark.core.adapter import DataSpec, Denoiser
 from benchmark import cli
 from benchmark.analysis.basins import (
     BASINS_FILE,
@@ -24,6 +23,7 @@ from benchmark.analysis.basins import (
     radius_interval,
     radius_table,
 )
+from benchmark.core.adapter import DataSpec, Denoiser
 from benchmark.core.config import ConfigError, build_config
 from benchmark.run.metrics import KeySet
 from benchmark.run.protocol import run
@@ -94,7 +94,12 @@ def memorized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny DiT trained on N = 4 parity samples until it replays them, with every eval's checkpoint kept."""
     output = tmp_path_factory.mktemp("runs")
     spec = resolve_spec(
-        "parity", {"G": 2}, "dit", TINY_DIT, 4, 0,
+        "parity",
+        {"G": 2},
+        "dit",
+        TINY_DIT,
+        4,
+        0,
         {"max_steps": 400, "eval_points": 3, "eval_samples": 128, "early_stop": False},
     )
     record = run(spec, output, device="cpu", quiet=True, keep_checkpoints=True)

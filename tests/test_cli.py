@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmark import cli
-from benchmark.report import leaderboard
+from benchmark.report import leaderboard, terminal
 from benchmark.sweep import files as sweep
-from benchmark.report import terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_SWEEP = """\
@@ -126,9 +125,7 @@ def test_default_job_path_prints_the_leaderboard(tmp_path: Path, monkeypatch: py
     assert {r["spec"]["protocol"]["max_steps"] for r in records} == {sweep.SMOKE_LIMITS["max_steps"]}  # the cap, under the file's 40
 
 
-@pytest.mark.skipif(
-    not all(name in __import__("adapters").names() for name in ("dit", "gpt")), reason="the bundled dit/gpt adapters are not on this branch yet"
-)
+@pytest.mark.skipif(not all(name in __import__("adapters").names() for name in ("dit", "gpt")), reason="the bundled dit/gpt adapters are not on this branch yet")
 def test_default_job_runs_in_smoke_mode(tmp_path: Path) -> None:
     """The real default job, shrunk by TWO_CLOCKS_SMOKE=1, as a user would type it."""
     env = {**os.environ, sweep.SMOKE_ENV: "1", "PYTHONPATH": str(ROOT)}
@@ -142,9 +139,9 @@ def test_default_job_runs_in_smoke_mode(tmp_path: Path) -> None:
 
 
 def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixture[str]) -> None:
-    from benchmark.core.config import describe_fields
     import adapters
     import tasks
+    from benchmark.core.config import describe_fields
 
     assert cli.main(["list", "tasks"]) == 0
     listing = capsys.readouterr().out

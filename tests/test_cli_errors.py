@@ -112,7 +112,11 @@ def test_real_process_prints_no_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "benchmark", "run", "--tasks", "parity", "--adapters", "unifrom", "--n", "8", "--output", str(tmp_path / "runs")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()

@@ -7,8 +7,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -138,7 +138,11 @@ def test_include_a_file_runs_in_worker_processes(tmp_path: Path, plugin_dir: Pat
     assert "toy_stripes — Every row of the grid is constant." in listed.stdout and "toy_echo — Replays the last training batch it saw." in listed.stdout
     done = subprocess.run(
         [*command, "run", "--include", str(plugin), *SWEEP_FLAGS, "--seeds", "0", "1", "-j", "2", "--quiet", "--wide", "--output", str(tmp_path / "runs")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     (row,) = _rows(done.stdout)[:1]

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from benchmark.run.clocks import crossing_step, first_held_index, not_applicable, read_clock, read_clocks, read_window, window_height_and_area
 from benchmark.core.records import Clock
+from benchmark.run.clocks import crossing_step, first_held_index, not_applicable, read_clock, read_clocks, read_window, window_height_and_area
 from benchmark.run.spec import ProtocolConfig
 
 
@@ -135,7 +135,7 @@ def test_window_height_and_area_on_a_known_curve():
     height, area = window_height_and_area(steps, novel, until=1000.0)
     assert height == 1.0
     assert area == pytest.approx(0.5 * 2 + 1.0)  # a triangle over two decades, then one full decade
-    height, area = window_height_and_area(steps, novel, until=10 ** 0.5)  # τ_mem halfway through the first decade
+    height, area = window_height_and_area(steps, novel, until=10**0.5)  # τ_mem halfway through the first decade
     assert height == 0.0 and area == pytest.approx(0.5 * 0.5 * 0.25)  # value 0.25 at log-step 0.5
     assert window_height_and_area(steps, novel, until=None) == (1.0, pytest.approx(1.0 + 2.0))
     # The first eval after step 0 at step 4: the curve is held flat back to step 1.
@@ -152,14 +152,16 @@ def test_validity_reached_only_through_copies_never_fires_the_rule_clock():
     rows = []
     for step in steps:
         copying = step >= 100
-        rows.append({
-            "step": step,
-            "valid_norm": 0.97 if copying else 0.01,
-            "mem_excess": 0.95 if copying else 0.0,
-            "copy_excess_near": 0.96 if copying else 0.0,
-            "novel_valid": 0.02 if copying else 0.01,
-            "noncopy_valid_norm": None if copying else 0.01,
-        })
+        rows.append(
+            {
+                "step": step,
+                "valid_norm": 0.97 if copying else 0.01,
+                "mem_excess": 0.95 if copying else 0.0,
+                "copy_excess_near": 0.96 if copying else 0.0,
+                "novel_valid": 0.02 if copying else 0.01,
+                "noncopy_valid_norm": None if copying else 0.01,
+            }
+        )
     result = read_clocks(rows, protocol, batch_size=64, n_train=32)
     assert result["tau_rule"].censored and result["tau_rule"].step == 2000
     assert result["tau_mem"].fired and result["tau_mem"].step <= 100

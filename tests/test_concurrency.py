@@ -12,14 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 import benchmark.run.protocol as protocol
-from benchmark.run.protocol import load_metrics, run, run_dir
 from benchmark.core.records import read_record
+from benchmark.run.protocol import load_metrics, run, run_dir
 from benchmark.run.rundir import CHECKPOINT_FILE, RunInProgress
 from benchmark.run.schedule import eval_steps
 from benchmark.run.spec import resolve_spec
@@ -121,9 +121,7 @@ def sleepy() -> str:
     return "sleepy"  # registered by importing tests.sleepy_plugin above
 
 
-def test_a_run_finished_by_another_process_in_the_finish_start_window_is_not_trained_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleepy: str
-) -> None:
+def test_a_run_finished_by_another_process_in_the_finish_start_window_is_not_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleepy: str) -> None:
     """The issue's race: the other process writes record.json right after this one's (unlocked) finished-check."""
     monkeypatch.setenv(LOG_ENV, str(tmp_path / "builds.log"))
     spec = resolve_spec("parity", {}, sleepy, {"step_s": 0.0}, 8, 0, PROTOCOL)
@@ -145,9 +143,7 @@ def test_a_run_finished_by_another_process_in_the_finish_start_window_is_not_tra
     assert_consistent(run_dir(tmp_path, spec))
 
 
-def test_a_run_in_progress_is_waited_for_and_said_so_or_skipped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, sleepy: str
-) -> None:
+def test_a_run_in_progress_is_waited_for_and_said_so_or_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, sleepy: str) -> None:
     monkeypatch.setenv(LOG_ENV, str(tmp_path / "builds.log"))
     spec = resolve_spec("parity", {}, sleepy, {"step_s": 0.02}, 8, 0, PROTOCOL)
     other: dict = {}

@@ -23,8 +23,7 @@ def test_chunks_double_the_total_up_to_m() -> None:
 
 def row(total: int, *, mem: float = 0.0, control: float = 0.0, near: float = 0.0, q: float | None = 0.5, noncopy: int | None = None) -> dict[str, Any]:
     noncopy = total if noncopy is None else noncopy
-    return {"samples": total, "mem": mem, "control": control, "near": near, "near_control": 0.0, "noncopy_count": noncopy,
-            "noncopy_valid": q, "noncopy_valid_norm": q}
+    return {"samples": total, "mem": mem, "control": control, "near": near, "near_control": 0.0, "noncopy_count": noncopy, "noncopy_valid": q, "noncopy_valid_norm": q}
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,24 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GPT and DiT trained with --keep-checkpoints (seconds)."""
     output = tmp_path_factory.mktemp("export") / "runs"
     argv = [
-        "run", "--tasks", "parity:G=2", "--adapters", "gpt:depth=1,width=16,heads=2", "dit:depth=1,width=16,heads=2",
-        "--n", "8", "--max-steps", str(STEPS), "--eval-samples", "16", "--protocol-args", "eval_points=2",
-        "--keep-checkpoints", "--quiet", "--output", str(output),
+        "run",
+        "--tasks",
+        "parity:G=2",
+        "--adapters",
+        "gpt:depth=1,width=16,heads=2",
+        "dit:depth=1,width=16,heads=2",
+        "--n",
+        "8",
+        "--max-steps",
+        str(STEPS),
+        "--eval-samples",
+        "16",
+        "--protocol-args",
+        "eval_points=2",
+        "--keep-checkpoints",
+        "--quiet",
+        "--output",
+        str(output),
     ]
     assert cli.main(argv) == 0
     return output

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from synthetic_records import make_record
 
 from benchmark.analysis.fits import scaling_fits
-from synthetic_records import make_record
 
 
 def test_alpha_recovers_a_known_exponent_keeps_censored_runs_and_says_its_n_range() -> None:
@@ -22,7 +22,7 @@ def test_alpha_recovers_a_known_exponent_keeps_censored_runs_and_says_its_n_rang
     (fit,) = scaling_fits(records)["tau_mem_vs_n"]
     assert fit.fit.points == 12 and fit.fit.points_censored == 2 and fit.fit.clusters == 3
     assert fit.fit.slope == pytest.approx(1.0, abs=0.12)  # the censored runs pull the fit up to where they must lie, not down
-    assert (10 ** fit.fit.x_min, 10 ** fit.fit.x_max) == (pytest.approx(64), pytest.approx(512))
+    assert (10**fit.fit.x_min, 10**fit.fit.x_max) == (pytest.approx(64), pytest.approx(512))
     assert fit.full_batch_points == 3  # N = 64 ≤ B = 64
     assert fit.fit.low is not None and fit.fit.low < fit.fit.slope < fit.fit.high and fit.fit.coverage == 0.95
 

@@ -15,8 +15,9 @@ import io
 import os
 import signal
 import string
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -181,8 +182,9 @@ def bad_protocol(draw: Any) -> list[str]:
         ]))  # fmt: skip
         return ["--protocol-args", f"{knob}={value}"]
     if kind == "unknown":
-        from benchmark.run.spec import ProtocolConfig
         import dataclasses
+
+        from benchmark.run.spec import ProtocolConfig
 
         known = {f.name for f in dataclasses.fields(ProtocolConfig)}
         return ["--protocol-args", f"{draw(identifiers.filter(lambda s: s not in known))}=1"]
@@ -303,7 +305,11 @@ def test_random_text_as_a_sweep_file_is_one_line_and_exit_2(tmp_path_factory: py
 
 
 @FUZZ
-@given(edits=st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), st.sampled_from(["delete", "insert", "replace"]), st.characters(codec="utf-8", exclude_categories=("Cs",))), min_size=1, max_size=4))
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**6), st.sampled_from(["delete", "insert", "replace"]), st.characters(codec="utf-8", exclude_categories=("Cs",))), min_size=1, max_size=4
+    )
+)
 def test_mutated_sweep_files_never_crash(tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, str, str]]) -> None:
     """Random edits of a valid file may leave it valid (--dry-run: exit 0, nothing trains) or not (exit 2, one line); nothing else."""
     text = _dump({**VALID, "output": str(tmp_path_factory.getbasetemp() / "fuzz-mutated-runs")})

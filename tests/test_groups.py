@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from synthetic_records import make_record
 
 from benchmark.analysis.groups import aggregate, measured_window, predict_window, predictions
 from benchmark.analysis.stats import median_summary
-from synthetic_records import make_record
 
 
 def test_records_group_by_everything_but_the_seed() -> None:

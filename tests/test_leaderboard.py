@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from benchmark.report import leaderboard
-from benchmark.core.records import RecordError, load_records
 from synthetic_records import make_record, write_records
+
+from benchmark.core.records import RecordError, load_records
+from benchmark.report import leaderboard
 
 
 def _cells(line: str) -> list[str]:
@@ -36,8 +36,18 @@ def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
     records = [make_record(100, 1000 + 100 * s, seed=s, num_parameters=203_000) for s in range(3)]
     records += [make_record(60, None, seed=s, n_train=128) for s in range(5)]
     markdown = leaderboard.to_markdown(leaderboard.build(records))
-    for fact in ("protocol version: 2.0", "validity of non-copies (chance-normalised) ≥ 0.9", "mem − control ≥ 0.1", "hold for 2", "log, 30 evals",
-                 "M = 1024", "64 first", "package version: 0.1.0", "records: 8 runs in 2 cells", "range below 90 %"):
+    for fact in (
+        "protocol version: 2.0",
+        "validity of non-copies (chance-normalised) ≥ 0.9",
+        "mem − control ≥ 0.1",
+        "hold for 2",
+        "log, 30 evals",
+        "M = 1024",
+        "64 first",
+        "package version: 0.1.0",
+        "records: 8 runs in 2 cells",
+        "range below 90 %",
+    ):
         assert fact in markdown, fact
     assert _header(markdown, "adapter") == list(leaderboard.COLUMNS)
     rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")

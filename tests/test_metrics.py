@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import tasks
+from benchmark.core.task import sample_keys
 from benchmark.run.metrics import KeySet, SampleMetrics, normalise_validity, wilson_interval
 from benchmark.run.neighbours import HammingIndex
-from benchmark.core.task import sample_keys
 
 
 @pytest.mark.parametrize(

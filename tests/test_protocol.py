@@ -19,8 +19,8 @@ import benchmark.run.protocol as protocol
 import tasks
 from benchmark.core.adapter import Adapter, AdapterConfig
 from benchmark.core.config import ConfigError
-from benchmark.run.protocol import is_finished, load_metrics, run, run_dir
 from benchmark.core.records import RECORD_SCHEMA_VERSION, to_dict
+from benchmark.run.protocol import is_finished, load_metrics, run, run_dir
 from benchmark.run.schedule import eval_steps
 from benchmark.run.spec import PROTOCOL_VERSION, RunSpec, resolve_spec
 

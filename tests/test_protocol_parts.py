@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tasks
-from benchmark.run.batches import BatchSampler
 from benchmark.core.config import ConfigError
+from benchmark.run.batches import BatchSampler
 from benchmark.run.datasets import derived_seed, draw_distinct, draw_sets
 from benchmark.run.rundir import METRICS_FILE, MetricsLog, load_metrics, prepare
 from benchmark.run.schedule import eval_steps

@@ -46,6 +46,5 @@ def test_readme_default_job_clocks_match_the_code(tmp_path: Path) -> None:
         )
     measured = tool.clocks_table(tool.default_job_block(tool.measure_default_job(tmp_path)))
     assert measured == tool.clocks_table(block), (
-        f"the README's default-job clocks {tool.clocks_table(block)} are not what the code gives {measured}: "
-        "rerun `python tools/readme_numbers.py --write` and commit README.md"
+        f"the README's default-job clocks {tool.clocks_table(block)} are not what the code gives {measured}: rerun `python tools/readme_numbers.py --write` and commit README.md"
     )

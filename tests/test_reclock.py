@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmark import cli
-from benchmark.report import leaderboard
-from benchmark.core.records import RecordError, load_records, read_record
 from benchmark.analysis.reclock import reclock_runs, reclocked_rows
+from benchmark.core.records import RecordError, load_records, read_record
+from benchmark.report import leaderboard
 from benchmark.run.spec import ProtocolConfig
 
 V1_ROOT = Path(__file__).resolve().parent.parent / "leaderboard" / "v1" / "runs"

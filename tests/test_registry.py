@@ -58,10 +58,12 @@ def test_entry_points_are_discovered(tmp_path, monkeypatch):
     dist = tmp_path / "plugin_pkg-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: plugin-pkg\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent("""
         [two_clocks.test_widgets]
         thing = plugin_pkg:Thing
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     registry: Registry[type] = Registry("widget", "two_clocks.test_widgets")
     assert "thing" in registry.names()
@@ -127,7 +129,7 @@ def test_canonical_name_is_the_registered_name_of_the_class():
     registry.register("named", Named)
     assert registry.canonical_name("named") == "named"
     assert registry.canonical_name("collections:OrderedDict") == "collections:OrderedDict"
-    setattr(sys.modules[__name__], "_Unnamed", Unnamed)
+    sys.modules[__name__]._Unnamed = Unnamed
     Unnamed.__qualname__ = "_Unnamed"
     try:
         assert registry.canonical_name(f"{__name__}:_Unnamed") == f"{__name__}:_Unnamed"

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
+from benchmark.run.protocol import load_metrics, run_dir
 from benchmark.sweep import files as sweep
 from benchmark.sweep.backends import RunOptions, execute
-from benchmark.run.protocol import load_metrics, run_dir
 from tests.test_protocol import without_timings
 
 
@@ -28,10 +28,7 @@ def run_sweep(output: Path, jobs: int) -> dict[str, Any]:
     specs = tiny_gpt_sweep()
     result = execute(specs, RunOptions(output=str(output), device="cpu", quiet=True), jobs=jobs)
     assert not result.failures and not result.refusals and len(result.records) == 2
-    return {
-        spec.run_id: (without_timings(record), without_timings(load_metrics(run_dir(output, spec))))
-        for spec, record in zip(specs, (outcome.record for outcome in result.outcomes))
-    }
+    return {spec.run_id: (without_timings(record), without_timings(load_metrics(run_dir(output, spec)))) for spec, record in zip(specs, (outcome.record for outcome in result.outcomes))}
 
 
 def test_a_sweep_gives_the_same_records_and_metrics_at_j1_and_j2(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ import torch
 
 import benchmark.run.rundir as rundir
 from benchmark import cli
-from benchmark.run.protocol import run, run_dir
 from benchmark.core.records import read_record
+from benchmark.run.protocol import run, run_dir
 from benchmark.run.rundir import CHECKPOINT_FILE, RunDirError, load_state, save_checkpoint
 from benchmark.run.spec import resolve_spec
 from tests.test_protocol import without_timings

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy import optimize, special, stats as scipy_stats
+from scipy import optimize, special
+from scipy import stats as scipy_stats
 
-from benchmark.run import metrics
 from benchmark.analysis import stats
+from benchmark.run import metrics
 
 # --- median intervals ----------------------------------------------------------------------------
 
@@ -34,8 +35,15 @@ def test_median_coverage_matches_enumeration_and_scipy(runs):
 
 @pytest.mark.parametrize(
     "runs, rank, coverage, kind",
-    [(3, 1, 0.75, "range"), (4, 1, 0.875, "range"), (5, 1, 0.9375, "interval"), (6, 1, 0.96875, "interval"),
-     (7, 1, 0.984375, "interval"), (8, 1, 0.9921875, "interval"), (9, 2, 0.9609375, "interval")],
+    [
+        (3, 1, 0.75, "range"),
+        (4, 1, 0.875, "range"),
+        (5, 1, 0.9375, "interval"),
+        (6, 1, 0.96875, "interval"),
+        (7, 1, 0.984375, "interval"),
+        (8, 1, 0.9921875, "interval"),
+        (9, 2, 0.9609375, "interval"),
+    ],
 )
 def test_median_rank_is_the_narrowest_interval_reaching_95_percent(runs, rank, coverage, kind):
     assert stats.median_rank(runs) == (rank, coverage)

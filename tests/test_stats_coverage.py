@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats as scipy_stats
-
-from benchmark.analysis import stats
 from coverage_designs import (
     ALPHA_X,
     BETA_X,
@@ -23,12 +20,16 @@ from coverage_designs import (
     slope_designs,
     v1_pairs_bootstrap_coverage,
 )
+from scipy import stats as scipy_stats
+
+from benchmark.analysis import stats
 
 TOLERANCE = 0.02
 
 
 def _design_id(design: SlopeDesign) -> str:
     return design.label().replace("σ", "sigma").replace("τ", "tau")
+
 
 MEDIAN_CELLS = 20_000  # binomial standard error ≤ 0.35 points: ±2 points is ≥ 5.7 standard errors
 SLOPE_CELLS = 4_000  # ≤ 0.35 points at 95 %

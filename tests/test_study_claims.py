@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.report import leaderboard
 from benchmark.core.records import load_records
+from benchmark.report import leaderboard
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = importlib.util.spec_from_file_location("study", ROOT / "leaderboard" / "study.py")

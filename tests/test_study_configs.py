@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from benchmark import cli
+from benchmark.core.records import load_records
 from benchmark.report import leaderboard
 from benchmark.sweep import files as sweep
-from benchmark.core.records import load_records
 
 CONFIGS = Path(__file__).resolve().parent.parent / "leaderboard" / "configs"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_specs(name: str) -> tuple:
     return tuple(sweep.expand(sweep.load_sweep(CONFIGS / name)))
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.sweep import files as sweep
 from benchmark.core.config import ConfigError
 from benchmark.core.registry import RegistryError
+from benchmark.sweep import files as sweep
 from benchmark.sweep.files import Choice, Overrides, SweepError
 
 

@@ -19,9 +19,7 @@ def readme_python_blocks() -> list[str]:
 
 def run(code: str, cwd: pathlib.Path) -> str:
     env_path = f"{cwd}:{ROOT}"
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": env_path, "PATH": ""}
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": env_path, "PATH": ""})
     assert result.returncode == 0, result.stderr
     return result.stdout
 

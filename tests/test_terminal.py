@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic_records import make_record
 
-from benchmark.report import leaderboard
-from benchmark.report import terminal
+from benchmark.report import leaderboard, terminal
 from benchmark.run import progress
 from benchmark.run.progress import PlainProgress
-from synthetic_records import make_record
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")  # every control character but tab and newline: \r, ESC, ...
@@ -90,8 +89,29 @@ def test_duration_and_run_summary_formats() -> None:
 def test_a_redirected_run_leaves_no_control_characters_in_its_log(tmp_path: Path) -> None:
     """stderr to a file (not a terminal): log lines, no tqdm carriage returns or cursor moves; stdout fits 100 columns."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "benchmark", "run", "--tasks", "parity:G=2", "--adapters", "memorizer", "oracle", "uniform", "--n", "16", "--seeds", "0", "1",
-            "--max-steps", "200", "--eval-samples", "64", "--output", str(tmp_path / "runs")]
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmark",
+        "run",
+        "--tasks",
+        "parity:G=2",
+        "--adapters",
+        "memorizer",
+        "oracle",
+        "uniform",
+        "--n",
+        "16",
+        "--seeds",
+        "0",
+        "1",
+        "--max-steps",
+        "200",
+        "--eval-samples",
+        "64",
+        "--output",
+        str(tmp_path / "runs"),
+    ]
     with open(tmp_path / "err.log", "wb") as err, open(tmp_path / "out.txt", "wb") as out:
         done = subprocess.run(argv, cwd=tmp_path, env=env, stdout=out, stderr=err, timeout=300)
     log, shown = (tmp_path / "err.log").read_bytes(), (tmp_path / "out.txt").read_bytes()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmark import cli
+from benchmark.core.records import read_record
 from benchmark.report import trackers
 from benchmark.sweep.backends import RunOptions, execute
-from benchmark.core.records import read_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ["--tasks", "parity:G=2", "--adapters", "memorizer", "oracle", "--n", "16", "--max-steps", "20", "--eval-samples", "64", "--protocol-args", "eval_points=4"]
@@ -178,7 +175,9 @@ def test_trackers_reach_ray_tasks(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     from benchmark.sweep import files as sweep
 
-    plan = sweep.apply_overrides(sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), seeds=(0, 1), protocol={"max_steps": 20, "eval_points": 4, "eval_samples": 64}))
+    plan = sweep.apply_overrides(
+        sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), seeds=(0, 1), protocol={"max_steps": 20, "eval_points": 4, "eval_samples": 64})
+    )
     specs = sweep.expand(plan)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -196,7 +195,9 @@ def test_an_unbuildable_tracker_in_a_worker_is_logged_and_the_run_goes_on(tmp_pa
 
     from benchmark.sweep import files as sweep
 
-    plan = sweep.apply_overrides(sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), protocol={"max_steps": 10, "eval_points": 2, "eval_samples": 32}))
+    plan = sweep.apply_overrides(
+        sweep.Sweep(blocks=(sweep.Block(),)), sweep.Overrides(tasks=("parity",), adapters=("memorizer",), n=(16,), protocol={"max_steps": 10, "eval_points": 2, "eval_samples": 32})
+    )
     with caplog.at_level(logging.WARNING, logger="benchmark"):
         result = execute(sweep.expand(plan), RunOptions(output=str(tmp_path), device="cpu", quiet=True, report_to=("no_such_module:Tracker",), build_trackers=trackers.build_all))
     assert not result.failures and len(result.records) == 1

@@ -113,7 +113,9 @@ def test_sizes_that_would_not_fit_in_memory_are_refused(base: list[str], capsys:
     fails_with([*base, "--tasks", "parity:height=256,width=256", "--adapters", "memorizer"], capsys, "height*width must be at most 4096 cells")
     fails_with(
         [*base, "--tasks", "parity:height=64,width=64", "--adapters", "memorizer", "--n", "1000000", "--eval-samples", "1000000"],
-        capsys, "GiB for its samples alone", "more than half of this machine's",
+        capsys,
+        "GiB for its samples alone",
+        "more than half of this machine's",
     )
 
 
@@ -178,7 +180,7 @@ def test_an_interrupted_ray_sweep_cancels_its_tasks(tmp_path: Path, monkeypatch:
         raise KeyboardInterrupt
 
     fake = types.SimpleNamespace(
-        is_initialized=lambda: True, cluster_resources=lambda: {}, remote=lambda **kw: Remote, wait=wait,
+        is_initialized=lambda: True, cluster_resources=dict, remote=lambda **kw: Remote, wait=wait,
         cancel=lambda ref, force: cancelled.append((ref, force)), get=lambda ref: None,
     )  # fmt: skip
     monkeypatch.setitem(sys.modules, "ray", fake)

@@ -14,9 +14,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,10 @@ class BasinConfig(BaseConfig):
         require(self.probes >= 1, self, "probes", "a positive integer", self.probes)
         require(
             len(self.sigmas) >= 1 and all(s > 0 for s in self.sigmas) and list(self.sigmas) == sorted(set(self.sigmas)),
-            self, "sigmas", "a non-empty, strictly increasing list of positive numbers", self.sigmas,
+            self,
+            "sigmas",
+            "a non-empty, strictly increasing list of positive numbers",
+            self.sigmas,
         )
         require(self.noise_draws >= 1, self, "noise_draws", "a positive integer", self.noise_draws)
         require(self.bootstrap >= 0, self, "bootstrap", "a non-negative integer", self.bootstrap)
@@ -200,10 +204,7 @@ def analyse_run(
     probes = draw_probes(task, train, config)
 
     start = time.perf_counter()
-    reference = {
-        name: basin_radius((outcome == 0).mean(axis=(1, 2)), config.sigmas)
-        for name, outcome in probe_outcomes(adapter, task, probes, config, denoise=False).items()
-    }
+    reference = {name: basin_radius((outcome == 0).mean(axis=(1, 2)), config.sigmas) for name, outcome in probe_outcomes(adapter, task, probes, config, denoise=False).items()}
     rows: list[dict] = [{"kind": "rounding_radius", "probe_class": name, "radius": radius} for name, radius in reference.items()]
     for step, path in checkpoints:
         adapter.load_state_dict(load_state(path, spec, directory)["adapter"])  # weights_only, and this run's own
@@ -253,9 +254,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     body = [[step] + [_fmt_radius(*lookup[(name, step)]) for name in classes] for step in steps]
     config: BasinConfig = summary["config"]
     clocks = summary.get("clocks") or {}
-    clock_text = ", ".join(
-        f"{name} = {('> ' if clocks[name]['censored'] else '')}{clocks[name]['step']:.0f}" for name in ("tau_rule", "tau_mem") if name in clocks
-    )
+    clock_text = ", ".join(f"{name} = {('> ' if clocks[name]['censored'] else '')}{clocks[name]['step']:.0f}" for name in ("tau_rule", "tau_mem") if name in clocks)
     lines = [
         f"# Basins of run `{summary['run_id']}`",
         "",

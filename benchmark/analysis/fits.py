@@ -10,13 +10,14 @@ are full-batch (N ≤ B); β is fitted per N, stream included (τ_rule^∞ again
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from benchmark.analysis.groups import clocks_version
+from benchmark.analysis.stats import SlopeFit, clustered_slope
 from benchmark.core.records import Record
 from benchmark.run.spec import canonical_json
-from benchmark.analysis.stats import SlopeFit, clustered_slope
 
 TAU_MEM_LAW = "tau_mem ~ N^alpha"
 TAU_RULE_LAW = "log10 tau_rule ~ beta * complexity"

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
+from benchmark.analysis.stats import MedianSummary, median_summary
 from benchmark.core.display import format_window
 from benchmark.core.records import Record
 from benchmark.run.spec import canonical_json
-from benchmark.analysis.stats import MedianSummary, median_summary
 
 CLOCK_NAMES = ("tau_rule", "tau_mem", "tau_mem_near", "tau_mem_strong")
 # Protocol knobs that decide how the rule clock is read: a stream cell predicts a finite-N cell only when these agree.

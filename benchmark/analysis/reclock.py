@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from benchmark.run.clocks import CLOCK_CURVES, read_clocks
 from benchmark.core.config import ConfigError, build_config
-from benchmark.run.metrics import normalise_validity
 from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, Record, RecordError, find_record_files, read_record, write_json_atomic, write_record
+from benchmark.run.clocks import CLOCK_CURVES, read_clocks
+from benchmark.run.metrics import normalise_validity
 from benchmark.run.rundir import METRICS_FILE, SPEC_FILE, load_metrics
 from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig
 
@@ -62,7 +63,7 @@ def reclock_record(record: Record, rows: list[dict[str, Any]]) -> tuple[Record, 
     near = clocks["tau_mem_near"]
     clocks["tau_mem_near"] = Clock(step=None, censored=False, epoch=None, metric=near.metric, threshold=near.threshold, applicable=False)
     reread = Record(
-        **{**{f: getattr(record, f) for f in _COPIED}},
+        **{f: getattr(record, f) for f in _COPIED},
         schema_version=RECORD_SCHEMA_VERSION,
         clocks={name: clocks[name] for name in CLOCK_CURVES},
         window=clocks["window"],
@@ -73,7 +74,23 @@ def reclock_record(record: Record, rows: list[dict[str, Any]]) -> tuple[Record, 
     return reread, rows
 
 
-_COPIED = ("protocol_version", "run_id", "spec", "task", "adapter", "num_parameters", "n_train", "batch_size", "max_steps", "steps_trained", "stopped_early", "environment", "wall_time_s", "eval_time_s", "created")
+_COPIED = (
+    "protocol_version",
+    "run_id",
+    "spec",
+    "task",
+    "adapter",
+    "num_parameters",
+    "n_train",
+    "batch_size",
+    "max_steps",
+    "steps_trained",
+    "stopped_early",
+    "environment",
+    "wall_time_s",
+    "eval_time_s",
+    "created",
+)
 
 
 def reclock_runs(roots: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str]) -> list[Path]:

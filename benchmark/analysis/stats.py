@@ -43,16 +43,15 @@ by up to 4 points (50 %) and more (60 %, rare): read α and β there with `point
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
 
 from benchmark.core.display import format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
 from benchmark.run.metrics import WILSON_Z, wilson_interval  # noqa: F401 - the per-eval interval lives with the metrics
-
-
 
 # --- medians over seeds ------------------------------------------------------------------------
 
@@ -480,9 +479,7 @@ class SlopeRows:
     interval_reason: np.ndarray  # SLOPE_REASONS code (0: an interval)
 
 
-def clustered_slope_rows(
-    x: np.ndarray, y: np.ndarray, censored: np.ndarray, seed_index: np.ndarray, seeds: int, *, confidence: float = SLOPE_CONFIDENCE
-) -> SlopeRows:
+def clustered_slope_rows(x: np.ndarray, y: np.ndarray, censored: np.ndarray, seed_index: np.ndarray, seeds: int, *, confidence: float = SLOPE_CONFIDENCE) -> SlopeRows:
     """Pooled Tobit slope per row and its seed-jackknife interval where its coverage was measured; vectorised over rows."""
     if confidence not in SLOPE_CONFIDENCES:
         raise ValueError(f"confidence must be one of {SLOPE_CONFIDENCES} (the levels whose coverage was simulated), got {confidence}")

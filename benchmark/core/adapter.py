@@ -68,7 +68,7 @@ class Adapter(ABC):
         self.device = resolve_device(device)
         self.task = task
 
-    @classmethod
+    @classmethod  # noqa: B027 - a hook: the default accepts any data
     def check_data(cls, config: AdapterConfig, data: DataSpec) -> None:
         """Refuse data this adapter cannot model (ValueError saying what would work); needs no model.
 

@@ -15,7 +15,8 @@ import dataclasses
 import difflib
 import math
 import typing
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 C = TypeVar("C")
 

@@ -13,9 +13,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 RECORD_SCHEMA_VERSION = 2  # 2: protocol 2.0 (τ_mem_near, window statuses closed / not learned / stream, height, area)
 READABLE_SCHEMA_VERSIONS = (1, 2)

@@ -8,8 +8,9 @@ unknown name gets a did-you-mean, and third-party packages register through entr
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from importlib import metadata
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from benchmark.core.config import did_you_mean
 
@@ -70,7 +71,7 @@ class Registry(Generic[T]):
         self._entries[name] = target
         if not isinstance(target, str):
             try:
-                setattr(target, "registered_name", name)
+                target.registered_name = name
             except (AttributeError, TypeError):
                 pass
 
@@ -87,7 +88,7 @@ class Registry(Generic[T]):
             resolved = import_object(entry)
             self._entries[name] = resolved  # type: ignore[assignment]
             try:
-                setattr(resolved, "registered_name", name)
+                resolved.registered_name = name
             except (AttributeError, TypeError):
                 pass
             return resolved  # type: ignore[return-value]

@@ -41,8 +41,7 @@ def checkpoint_path(run_dir: Path, step: int | None) -> Path:
     if kept:
         return kept[max(kept)]
     raise ExportError(
-        f"{run_dir} holds no weights: a finished run deletes its checkpoint unless it ran with --keep-checkpoints "
-        "(rerun the sweep with --keep-checkpoints into another --output to export it)"
+        f"{run_dir} holds no weights: a finished run deletes its checkpoint unless it ran with --keep-checkpoints (rerun the sweep with --keep-checkpoints into another --output to export it)"
     )
 
 
@@ -51,8 +50,8 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     import torch
 
     from benchmark.core.adapter import Exportable
-    from benchmark.run import protocol
     from benchmark.core.records import RECORD_FILE, read_record
+    from benchmark.run import protocol
     from benchmark.run.rundir import SPEC_FILE
     from benchmark.run.spec import RunSpec
 

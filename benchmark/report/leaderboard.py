@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from benchmark.core.display import format_percent
 from benchmark.analysis.fits import ScalingFit, scaling_fits
 from benchmark.analysis.groups import aggregate, clocks_version, group_key, predictions
+from benchmark.analysis.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
+from benchmark.core.display import format_percent
 from benchmark.core.records import Record
 from benchmark.run.spec import canonical_json
-from benchmark.analysis.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
 
 LEADERBOARD_SCHEMA_VERSION = 2
 COLUMNS = (

@@ -9,14 +9,15 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from benchmark.report import leaderboard
 from benchmark.core.display import format_clock, format_percent
 from benchmark.core.records import find_record_files, load_records, read_record
+from benchmark.report import leaderboard
 from benchmark.run.rundir import load_metrics
 
 CURVES = (
@@ -98,7 +99,9 @@ def plot_tau_vs_n(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
     n_values = sorted({p["x"] for p in fit["points"]})
     if line["slope"] is not None:
         grid = [n_values[0], n_values[-1]]
-        axes.plot(grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({line['points']} runs)")
+        axes.plot(
+            grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({line['points']} runs)"
+        )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("training-set size N")

@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import logging
-import sys
-import time
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from benchmark.core.records import Record
+    pass
 
 logger = logging.getLogger(__name__)
 

@@ -26,12 +26,13 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from benchmark.run.callbacks import Callback
 from benchmark.core.config import ConfigError
 from benchmark.core.registry import Registry, RegistryError
+from benchmark.run.callbacks import Callback
 
 if TYPE_CHECKING:  # pragma: no cover
     from benchmark.core.records import Record

@@ -12,7 +12,8 @@ See benchmark/PROTOCOL.md for the reasons.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -36,9 +36,7 @@ def check_n_train(task: Task, n_train: int) -> None:
     num_valid = float(task.num_valid())
     if n_train > num_valid:
         name = getattr(task, "registered_name", "") or type(task).__name__
-        raise ConfigError(
-            f"n_train must be at most the number of valid samples of task {name!r} ({num_valid:.6g}), got {n_train}"
-        )
+        raise ConfigError(f"n_train must be at most the number of valid samples of task {name!r} ({num_valid:.6g}), got {n_train}")
 
 
 def draw_distinct(task: Task, n: int, rng: np.random.Generator, exclude: KeySet | None = None) -> np.ndarray:
@@ -49,9 +47,7 @@ def draw_distinct(task: Task, n: int, rng: np.random.Generator, exclude: KeySet 
     while have < n:
         size = max(n - have, MIN_DRAW) if have else n
         if drawn + size > limit:
-            raise ConfigError(
-                f"could not draw {n} distinct valid samples in {drawn} draws (have {have}): the valid set is too small for this n_train"
-            )
+            raise ConfigError(f"could not draw {n} distinct valid samples in {drawn} draws (have {have}): the valid set is too small for this n_train")
         batch = task.sample(size, rng)
         drawn += size
         keys = task.key(batch)

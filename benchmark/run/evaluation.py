@@ -11,12 +11,13 @@ clock curve's 99 % Wilson interval (DECISION_Z) lies wholly on one side of its t
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from benchmark.run.metrics import SampleMetrics, normalise_validity, wilson_interval
 from benchmark.core.task import SAMPLE_DTYPE
+from benchmark.run.metrics import SampleMetrics, normalise_validity, wilson_interval
 
 # Two-sided 99 % per look: an eval looks up to four times (128, 256, 512, 1024 samples), so a curve whose
 # true value sits on one side of a threshold is stopped on the wrong side at most about 2 % of the time.

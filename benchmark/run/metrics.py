@@ -8,10 +8,9 @@ popcount, vectorised). `KeySet` (exact-match lookup of canonical keys, O(M log N
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import math
 
 import numpy as np
 

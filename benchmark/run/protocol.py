@@ -14,22 +14,23 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from benchmark.core import records
+from benchmark.core.config import ConfigError
+from benchmark.core.records import Record, read_record
 from benchmark.run import progress as progress_display
 from benchmark.run.batches import StreamSampler, TrainingSetSampler
 from benchmark.run.callbacks import Callback, CallbackList
 from benchmark.run.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
-from benchmark.core.config import ConfigError
 from benchmark.run.datasets import check_n_train, derived_seed, draw_sets
 from benchmark.run.environment import describe_environment
 from benchmark.run.evaluation import measure_eval
 from benchmark.run.metrics import SampleMetrics
-from benchmark.core.records import Record, read_record
 from benchmark.run.rundir import (
     CHECKPOINT_FILE,
     MetricsLog,
@@ -109,8 +110,9 @@ def _physical_memory() -> int | None:
 
 def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
     """The spec's adapter at the seed derived from the run seed (torch's global RNG is seeded from it too)."""
-    import adapters
     import torch
+
+    import adapters
     from benchmark.core.adapter import DataSpec
 
     adapter_class = adapters.get_class(spec.adapter.name)
@@ -318,12 +320,7 @@ def _torch_threads(threads: int) -> Iterator[None]:
 def _check_resumable(state: dict[str, Any], schedule: list[int], directory: Any, spec: RunSpec) -> None:
     """A checkpoint of this spec must sit on its eval schedule; else resuming would index past it or mix curves."""
     steps = [row.get("step") for row in state["rows"]]
-    consistent = (
-        0 < len(steps) <= len(schedule)
-        and steps == schedule[: len(steps)]
-        and steps[-1] <= state["step"] <= spec.protocol.max_steps
-        and (state["done"] or len(steps) < len(schedule))
-    )
+    consistent = 0 < len(steps) <= len(schedule) and steps == schedule[: len(steps)] and steps[-1] <= state["step"] <= spec.protocol.max_steps and (state["done"] or len(steps) < len(schedule))
     if not consistent:
         raise RunDirError(f"{directory / CHECKPOINT_FILE}: its eval rows do not match this spec's schedule; refusing to resume from it; {way_out(directory, spec.run_id)}")
 
@@ -378,4 +375,3 @@ def _check_version(kind: str, name: str, wanted: Any, installed: Any) -> None:
             f"{kind} {name!r} has config version {installed!r} installed but the spec was made with version {wanted!r}: "
             "the same knobs would give different data, so this spec cannot be run (re-resolve it)"
         )
-

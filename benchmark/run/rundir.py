@@ -24,8 +24,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from benchmark.core.records import RECORD_FILE, RecordError, file_mode, write_json_atomic, write_text_atomic
 from benchmark.run.spec import RunSpec, canonical_json

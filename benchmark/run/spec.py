@@ -12,8 +12,9 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from benchmark.core.config import BaseConfig, ConfigError, build_config, require
 
@@ -86,7 +87,6 @@ class ComponentSpec:
     name: str
     knobs: tuple[tuple[str, Any], ...] = ()
     version: Any = None  # the config class's `version`: data changes when it does, so it is hashed
-
 
     @property
     def config(self) -> dict[str, Any]:

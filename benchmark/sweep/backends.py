@@ -16,10 +16,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from benchmark.core.records import Record
@@ -149,10 +150,7 @@ def finished_outcome(spec: RunSpec, output: str) -> Outcome:
         return Outcome(spec, error=message, refused=True)
     last_step = rows[-1]["step"] if rows else None
     if last_step != record.final_metrics.get("step"):
-        message = (
-            f"{directory}: record.json ends at step {record.final_metrics.get('step')} but metrics.jsonl at step {last_step}: "
-            f"the folder mixes two trainings; {way_out(directory, spec.run_id)}"
-        )
+        message = f"{directory}: record.json ends at step {record.final_metrics.get('step')} but metrics.jsonl at step {last_step}: the folder mixes two trainings; {way_out(directory, spec.run_id)}"
         return Outcome(spec, error=message, refused=True)
     return Outcome(spec, record=record, skipped=True)
 
@@ -165,8 +163,11 @@ def warn_oversubscription(specs: Sequence[RunSpec], jobs: int) -> None:
     cores = available_cores()
     if side_by_side * threads > cores:
         logger.warning(
-            "%d runs side by side with up to %d torch threads each ask for %d threads on %d cores: runs will be slower "
-            "(records are unaffected: the thread count is part of each spec)", side_by_side, threads, side_by_side * threads, cores,
+            "%d runs side by side with up to %d torch threads each ask for %d threads on %d cores: runs will be slower (records are unaffected: the thread count is part of each spec)",
+            side_by_side,
+            threads,
+            side_by_side * threads,
+            cores,
         )
 
 
@@ -243,9 +244,9 @@ _in_run = False  # in a worker: a run is executing (else a stop can exit at once
 
 def _init_worker(include: tuple[str, ...], parent_pid: int, log_level: int | None) -> None:
     """Runs once in each spawned worker: die with the parent, stop on SIGTERM/SIGINT, log to stderr, load the plugins."""
-    from benchmark.sweep.plugins import load_plugins
-
     from tqdm import tqdm
+
+    from benchmark.sweep.plugins import load_plugins
 
     signal.signal(signal.SIGTERM, _stop_worker)
     signal.signal(signal.SIGINT, _stop_worker)

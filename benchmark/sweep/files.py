@@ -17,10 +17,11 @@ import dataclasses
 import difflib
 import itertools
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from benchmark.core.config import build_config
 from benchmark.run.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
@@ -429,7 +430,7 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
     count = sum(_block_size(block) for block in sweep.blocks)
     if count > MAX_RUNS:
         raise SweepError(f"{sweep.source}: the sweep has {count:,} runs, more than the {MAX_RUNS:,} one sweep may hold: split it")
-    for index, block in enumerate(sweep.blocks):
+    for block in sweep.blocks:
         protocol = build_config(ProtocolConfig, dict(block.protocol))
         if smoke:
             protocol = shrink_for_smoke(protocol)
@@ -447,6 +448,7 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
 
 def _block_size(block: Block) -> int:
     """Runs in a block's product, before duplicates are dropped."""
+
     def choices(items: tuple[Choice, ...]) -> int:
         total = 0
         for choice in items:

@@ -1,6 +1,6 @@
 """Print the numbers leaderboard/v1/README.md quotes: what protocol 1.0 measured, and what 2.0's clocks read on the same curves.
 
-    python leaderboard/v1/what_changed.py        (from the repository root; reads runs/ and reclocked/ beside this file)
+python leaderboard/v1/what_changed.py        (from the repository root; reads runs/ and reclocked/ beside this file)
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from benchmark.analysis.stats import median_coverage
 from benchmark.core.records import load_records
 from benchmark.run.rundir import load_metrics
-from benchmark.analysis.stats import median_coverage
 
 ROOT = Path(__file__).resolve().parent
 

@@ -18,8 +18,8 @@ import copy
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -44,8 +44,9 @@ def hand_dit(depth: int, width: int, heads: int, patch_size: int = 2, lr: float 
     from diffusers import DiTTransformer2DModel
 
     torch.manual_seed(0)
-    model = DiTTransformer2DModel(num_attention_heads=heads, attention_head_dim=width // heads, in_channels=1, out_channels=1,
-                                  num_layers=depth, sample_size=6, patch_size=patch_size, num_embeds_ada_norm=1)
+    model = DiTTransformer2DModel(
+        num_attention_heads=heads, attention_head_dim=width // heads, in_channels=1, out_channels=1, num_layers=depth, sample_size=6, patch_size=patch_size, num_embeds_ada_norm=1
+    )
     for block in model.transformer_blocks:
         block.norm1.emb.class_embedder.dropout_prob = 0.0
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -74,8 +75,22 @@ def hand_gpt(depth: int, width: int, heads: int, lr: float = 1e-3, attention: st
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=3, n_positions=37, n_embd=width, n_layer=depth, n_head=heads, activation_function="gelu",
-                                       resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=2, eos_token_id=2, attn_implementation=attention))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=3,
+            n_positions=37,
+            n_embd=width,
+            n_layer=depth,
+            n_head=heads,
+            activation_function="gelu",
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            bos_token_id=2,
+            eos_token_id=2,
+            attn_implementation=attention,
+        )
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
 
     def step(batch: torch.Tensor) -> float:
@@ -320,15 +335,18 @@ def main() -> None:
         ours, theirs = compare(adapter.train_step, make_hand_step(adapter), batch, args.steps, args.rounds)
         sampled, hand_sampled = compare_sampling(adapter.sample, make_hand_sampler(adapter) if make_hand_sampler else None, args.samples, args.sample_rounds)
         label = " ".join(f"{k}={'x'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in knobs.items())
-        rows.append([name, label, f"{adapter.num_parameters() / 1e6:.2f}M", f"{ours:.2f}", f"{theirs:.2f}", f"{ours / theirs:.2f}",
-                     f"{sampled:.0f}", f"{hand_sampled:.0f}", f"{sampled / hand_sampled:.2f}"])
+        rows.append(
+            [name, label, f"{adapter.num_parameters() / 1e6:.2f}M", f"{ours:.2f}", f"{theirs:.2f}", f"{ours / theirs:.2f}", f"{sampled:.0f}", f"{hand_sampled:.0f}", f"{sampled / hand_sampled:.2f}"]
+        )
         print(" | ".join(rows[-1]), flush=True)
 
     from tabulate import tabulate
 
     print()
-    print(f"batch 64, 6x6 binary, {args.threads} thread(s), per {'CPU' if args.threads == 1 else 'wall'}-second, median of {args.rounds} interleaved rounds of {args.steps} steps "
-          f"and {args.sample_rounds} of {args.samples} samples; EDM models sampled with 18 Euler steps, mdlm with sampling_steps")
+    print(
+        f"batch 64, 6x6 binary, {args.threads} thread(s), per {'CPU' if args.threads == 1 else 'wall'}-second, median of {args.rounds} interleaved rounds of {args.steps} steps "
+        f"and {args.sample_rounds} of {args.samples} samples; EDM models sampled with 18 Euler steps, mdlm with sampling_steps"
+    )
     print(tabulate(rows, headers=["adapter", "knobs", "params", "adapter steps/s", "hand steps/s", "ratio", "adapter samples/s", "hand samples/s", "ratio"], tablefmt="github"))
 
 

@@ -36,8 +36,10 @@ def main() -> None:
         elapsed = time.perf_counter() - start
     checkpoints = len({row["step"] for row in summary["rows"] if row.get("kind") == "radius"})
     trajectories = checkpoints * 3 * config.probes * len(config.sigmas) * config.noise_draws
-    print(f"| DiT {args.depth}x{args.width} | {checkpoints} checkpoints x 3 classes x {config.probes} probes x {len(config.sigmas)} sigmas "
-          f"| {trajectories} denoisings | {elapsed:.1f} s | {args.threads} threads |")
+    print(
+        f"| DiT {args.depth}x{args.width} | {checkpoints} checkpoints x 3 classes x {config.probes} probes x {len(config.sigmas)} sigmas "
+        f"| {trajectories} denoisings | {elapsed:.1f} s | {args.threads} threads |"
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.sweep import files as sweep
-from benchmark.sweep.backends import RunOptions, execute
 from benchmark.core.display import format_clock
 from benchmark.run.rundir import load_metrics
+from benchmark.sweep import files as sweep
+from benchmark.sweep.backends import RunOptions, execute
 
 
 def run_both_ways(plan: sweep.Sweep, root: Path, jobs: int, sequential_only: bool = False) -> dict[str, list]:

@@ -19,7 +19,6 @@ from scipy import stats as scipy_stats
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[1])]
 
 from coverage_designs import (  # noqa: E402
-    printing_rule_coverage,
     ALPHA_X,
     ALPHA_X3,
     ALPHA_X5,
@@ -30,6 +29,7 @@ from coverage_designs import (  # noqa: E402
     median_bootstrap_coverage,
     median_interval_coverage,
     per_seed_coverage,
+    printing_rule_coverage,
     seed_bootstrap_coverage,
     shipped_coverage,
     slope_designs,
@@ -47,8 +47,21 @@ def median_table(cells: int, rng: np.random.Generator) -> None:
     print(f"## Median of n seeds: order-statistic interval [x(k), x(n+1−k)] ({cells} cells per entry)\n")
     print("Coverage in %. 'censored q': every clock above the distribution's q-quantile is censored at it; the interval")
     print("is read as printed (low end as shown, a '> x' top end open above). v1 bootstrap: protocol 1.0's interval.\n")
-    heads = ["n", "k", "kind", "stated", "lognormal", "exponential", "mixture", "discrete (ties)",
-             "lognormal censored 0.7", "mixture censored 0.7", "discrete censored 0.7", "lognormal censored 0.4", "v1 bootstrap, lognormal"]
+    heads = [
+        "n",
+        "k",
+        "kind",
+        "stated",
+        "lognormal",
+        "exponential",
+        "mixture",
+        "discrete (ties)",
+        "lognormal censored 0.7",
+        "mixture censored 0.7",
+        "discrete censored 0.7",
+        "lognormal censored 0.4",
+        "v1 bootstrap, lognormal",
+    ]
     print("| " + " | ".join(heads) + " |")
     print("|" + "---|" * len(heads))
     for runs in range(2, 10):
@@ -113,11 +126,7 @@ def slope_grid_table(cells: int, rng: np.random.Generator, confidence: float) ->
     print("|" + "---|" * len(heads))
     for seeds in (3, 4, 5):
         for share in shares:
-            results = [
-                shipped_coverage(SlopeDesign(seeds, x, b, a, sigma, tau, share), cells, rng, confidence=confidence)
-                for x, b, a in layouts
-                for sigma, tau in noise
-            ]
+            results = [shipped_coverage(SlopeDesign(seeds, x, b, a, sigma, tau, share), cells, rng, confidence=confidence) for x, b, a in layouts for sigma, tau in noise]
             covered = np.array([r.covered for r in results if r.printed > 0.01])  # designs where intervals print at all
             printed = [r.printed for r in results]
             low, mean, high = (f(covered) if covered.size else float("nan") for f in (np.min, np.mean, np.max))

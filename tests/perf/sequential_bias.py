@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
+from benchmark.analysis.stats import wilson_interval
 from benchmark.run.clocks import read_clock
 from benchmark.run.evaluation import chunk_sizes
 from benchmark.run.schedule import eval_steps
-from benchmark.analysis.stats import wilson_interval
 
 RUNS = 2000
 
@@ -63,7 +63,13 @@ def main() -> None:
     print(f"{RUNS} simulated runs per row; default job schedule (20 log-spaced evals to step 1500), M = 512, hold 2")
     print(f"{'curve':<34} {'sampling':<26} {'median log10(τ/true)':>21} {'10–90 %':>16} {'samples/eval':>13}")
     for label, crossing, threshold, slope in (("rule: 0.9 at step 100, steep", 100.0, 0.9, 6.0), ("rule: 0.9 at step 100, gentle", 100.0, 0.9, 2.5), ("copies: 0.1 at step 600", 600.0, 0.1, 4.0)):
-        for name, minimum, z in (("all M", None, 1.96), ("sequential 128, 95 %", 128, 1.959964), ("sequential 128, 99 %", 128, 2.575829), ("sequential 64, 95 %", 64, 1.959964), ("sequential 64, 99 %", 64, 2.575829)):
+        for name, minimum, z in (
+            ("all M", None, 1.96),
+            ("sequential 128, 95 %", 128, 1.959964),
+            ("sequential 128, 99 %", 128, 2.575829),
+            ("sequential 64, 95 %", 64, 1.959964),
+            ("sequential 64, 99 %", 64, 2.575829),
+        ):
             mid, low, high, drawn = simulate(crossing, threshold, slope, minimum, z)
             print(f"{label:<34} {name:<26} {mid:>+21.3f} {f'[{low:+.3f}, {high:+.3f}]':>16} {drawn:>13.0f}")
 

@@ -20,11 +20,11 @@ import torch
 
 import tasks
 from benchmark.core.adapter import Adapter, AdapterConfig
+from benchmark.core.task import sample_keys
 from benchmark.run.metrics import KeySet, SampleMetrics
 from benchmark.run.protocol import run
 from benchmark.run.rundir import save_checkpoint
 from benchmark.run.spec import resolve_spec
-from benchmark.core.task import sample_keys
 
 pytestmark = pytest.mark.perf
 
@@ -131,10 +131,7 @@ def test_eval_share_of_wall_time_at_the_default_schedule(benchmark, tmp_path, pr
     adapter_share = adapter["sampling_s"] / record.wall_time_s
     protocol_share = 1.0 - (adapter["sampling_s"] + adapter["training_s"]) / record.wall_time_s
     benchmark.extra_info.update(eval_share=share, adapter_sampling_share=adapter_share, protocol_share=protocol_share)
-    print(
-        f"\n{profile}: eval share {share:.1%} of {record.wall_time_s:.1f} s "
-        f"(adapter sampling {adapter_share:.1%}; protocol's own work, evals and steps, {protocol_share:.1%})"
-    )
+    print(f"\n{profile}: eval share {share:.1%} of {record.wall_time_s:.1f} s (adapter sampling {adapter_share:.1%}; protocol's own work, evals and steps, {protocol_share:.1%})")
     assert record.steps_trained == 2000
     assert protocol_share < 0.10  # the runner itself must stay cheap next to even a 2 ms step
 
