@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,10 @@ SWEEP = [
     *("--tasks", "parity", "--adapters", "gpt:depth=1,width=16", "--n", "16", "--seeds", "0", "1", "2", "3"),
     *("--max-steps", "200", "--eval-samples", "32", "--protocol-args", "eval_points=6", "--device", "cpu", "--quiet"),
 ]
-TIMING_KEYS = ("wall_time_s", "eval_time_s", "created", "environment")
+UNCOMPARED_KEYS = ("wall_time_s", "eval_time_s", "created", "environment")
 KILL_AFTER_ROWS = 3  # evals a run on the worker node has written (and checkpointed) before the node is killed
-TIMEOUT_S = 300.0
+TIMEOUT_S = 300.0  # for each sweep
+START_TIMEOUT_S = 120.0  # for the cluster
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def two_nodes(tmp_path: Path) -> Iterator[TwoNodes]:
         helper = subprocess.Popen([sys.executable, str(ROOT / "tests" / "ray_two_nodes.py"), temp_dir], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
     tree: list[psutil.Process] = []
     try:
-        line = helper.stdout.readline() if helper.stdout else ""
+        assert helper.stdout is not None
+        ready, _, _ = select.select([helper.stdout], [], [], START_TIMEOUT_S)
+        line = helper.stdout.readline() if ready else ""
         assert line, f"the cluster did not start:\n{(tmp_path / 'cluster.log').read_text()[-3000:]}"
         info = json.loads(line)
         process = psutil.Process(helper.pid)
@@ -109,8 +113,8 @@ def two_nodes(tmp_path: Path) -> Iterator[TwoNodes]:
         except subprocess.TimeoutExpired:
             helper.kill()
             helper.wait()
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        for process in alive:  # only processes of this cluster: the helper's tree
+        _, alive = psutil.wait_procs([*tree, *_mentioning(temp_dir)], timeout=10)
+        for process in alive:  # only processes of this cluster: the helper's tree, or naming its temp dir
             process.kill()
         shutil.rmtree(temp_dir, ignore_errors=True)
         assert not alive, f"cluster processes outlived the cluster: {alive}"
@@ -121,6 +125,18 @@ def _loopback(ip: str) -> bool:
     address = ipaddress.ip_address(ip)
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
+
+
+def _mentioning(text: str) -> list[psutil.Process]:
+    """Processes whose command line names `text` (the cluster's own temp dir: processes of this cluster only)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if any(text in arg for arg in process.cmdline()):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return found
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -205,7 +221,7 @@ def _science(output: Path) -> dict[str, Any]:
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: strip(item) for key, item in value.items() if key not in TIMING_KEYS}
+            return {key: strip(item) for key, item in value.items() if key not in UNCOMPARED_KEYS}
         if isinstance(value, list):
             return [strip(item) for item in value]
         return value
@@ -220,6 +236,7 @@ def _science(output: Path) -> dict[str, Any]:
 
 
 def test_sweep_survives_losing_a_worker_node_with_identical_records(local_sweep: subprocess.Popen[str], two_nodes: TwoNodes, tmp_path: Path) -> None:
+    assert two_nodes.head.name() == two_nodes.worker.name() == "raylet" and two_nodes.head.pid != two_nodes.worker.pid
     listening = {conn.laddr.ip for process in _tree(two_nodes.helper) for conn in process.net_connections(kind="inet") if conn.status == psutil.CONN_LISTEN}
     assert listening and all(_loopback(ip) for ip in listening), f"Ray listens beyond loopback: {sorted(listening)}"
 
