@@ -30,6 +30,7 @@ BACKENDS = ("local", "ray")
 EXIT_INTERRUPTED = 130
 WORKER_STOP_TIMEOUT_S = 15.0  # a stopped worker finishes its current training step, then exits; killed after this
 RAY_CONNECT_TIMEOUT_S = 10.0  # how long `--backend ray` tries to reach RAY_ADDRESS before giving up
+RAY_TASK_RETRIES = 3  # a run whose task is lost (its worker process or node died) is resubmitted this often
 
 logger = logging.getLogger(__name__)
 
@@ -395,8 +396,11 @@ def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_
 def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, report: Callable[[str], None] = logger.info) -> list[Outcome]:
     """Submit each run as a Ray task; `ray.init` honours RAY_ADDRESS (a cluster) or starts a local instance.
 
-    Interrupted (Ctrl-C, SIGTERM), the sweep cancels its tasks. If the driver is killed outright, Ray ends
-    the tasks of the dead driver's job itself.
+    A task lost with its worker process or node (killed, out of memory, the machine gone) is resubmitted,
+    up to RAY_TASK_RETRIES times, and resumes the run from its last checkpoint on whichever node takes it;
+    a run that raises is not retried (`run_one` turns that into its outcome). Interrupted (Ctrl-C, SIGTERM),
+    the sweep cancels its tasks (cancelled tasks are not retried). If the driver is killed outright, Ray
+    ends the tasks of the dead driver's job itself.
     """
     try:
         import ray
@@ -413,7 +417,7 @@ def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, rep
         except (ConnectionError, RuntimeError, TimeoutError, ValueError) as error:
             raise BackendError(f"Ray did not start (RAY_ADDRESS={address or 'unset'}): {' '.join(str(error).split())[:300]}") from None
     num_gpus = gpus_per_run(options.device, float(ray.cluster_resources().get("GPU", 0)))
-    task = ray.remote(max_retries=0)(_ray_task)
+    task = ray.remote(max_retries=RAY_TASK_RETRIES, retry_exceptions=False)(_ray_task)
     refs = {task.options(num_cpus=spec.protocol.threads, num_gpus=num_gpus).remote(spec, options): spec for spec in specs}  # CPUs: the run's threads
     report(f"submitted {len(refs)} Ray tasks ({num_gpus:g} GPU each)")
     outcomes: list[Outcome] = []
