@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
     board.add_argument("--out", metavar="FILE.md", help="write the markdown here (default: print it)")
     board.add_argument("--json", metavar="FILE.json", help="also write the leaderboard as JSON")
+    board.add_argument("--force", action="store_true", help="overwrite --out/--json even when not written by leaderboard or tracked by git")
 
     plot = commands.add_parser("plot", parents=[plugin], help="figures of a runs folder (needs matplotlib)")
     plot.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
@@ -389,13 +390,17 @@ def _default(value: Any) -> str:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    """Markdown to stdout (or --out), JSON to --json."""
+    """Markdown to stdout (or --out), JSON to --json; an existing file not written by `leaderboard`, or tracked by git, only with --force."""
     from benchmark.core.records import load_records
     from benchmark.report import leaderboard
+    from benchmark.report.targets import overwrite_refusal
 
-    for flag, path in (("--out", args.out), ("--json", args.json)):
+    for flag, path, kind in (("--out", args.out, "markdown"), ("--json", args.json, "json")):
         if path is not None:
             _check_file_target(flag, Path(path))
+            refusal = None if args.force else overwrite_refusal(Path(path), flag, kind)
+            if refusal:
+                raise UsageError(refusal)
     board = leaderboard.build(load_records(args.runs))
     markdown = _writable(lambda: leaderboard.write(board, args.out, args.json), args.out or args.json)
     if args.out is None:
