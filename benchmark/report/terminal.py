@@ -2,8 +2,8 @@
 
 - `compact_table(board)`: the leaderboard that `leaderboard.build()` returns, cut to the columns that fit a
   100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, window status); everything else is in the
-  markdown file and `run --wide`. Only `_compact_cells` reads the board's rows: a change to the board's
-  fields changes that one function.
+  markdown file and `run --wide`. Only `_compact_cells` (with its `_adapter_cell`) reads the board's rows: a
+  change to the board's fields changes those two functions.
 - `run_summary(record)`: the line logged when a run finishes.
 - `progress(...)`: a tqdm bar on a terminal; elsewhere (a log file, a CI console, a notebook's captured
   stderr) plain `logging` lines at most every `PLAIN_EVERY_S` seconds, never a control character.
