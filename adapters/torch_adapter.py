@@ -53,6 +53,11 @@ class TorchAdapter(Adapter):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             model = self.build_model()
+        init_from = getattr(config, "init_from", None)  # a config with this knob starts from those weights (adapters.init_from)
+        if init_from:
+            from adapters.init_from import load_initial_weights
+
+            load_initial_weights(model, init_from)
         self.model = model.to(self.device).train()
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.ema = EMA(self.model, config.ema_decay) if config.ema else None

@@ -53,7 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="{run,list,leaderboard,plot,basins,reclock,export}")
     commands.required = True
 
-    run = commands.add_parser("run", parents=[plugin], help="run a sweep (no arguments: the default job)", description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = commands.add_parser(
+        "run",
+        parents=[plugin],
+        help="run a sweep (no arguments: the default job)",
+        description=_RUN_HELP,
+        epilog=_protocol_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--config", metavar="SWEEP.yaml", help="sweep file; flags below override it")
     run.add_argument("--tasks", nargs="+", default=[], metavar="TASK[:k=v,...]", help="tasks with knobs; several values sweep: parity:G=2,4")
     run.add_argument("--adapters", nargs="+", default=[], metavar="ADAPTER[:k=v,...]", help="adapters with knobs: dit gpt:depth=4")
@@ -87,15 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--skip-running", action="store_true", help="skip runs another process is training (default: wait for them)")
     run.add_argument("--smoke", action="store_true", help="shrink steps and samples to seconds (also TWO_CLOCKS_SMOKE=1)")
-    run.add_argument("--dry-run", action="store_true", help="validate and list the runs, train nothing")
+    run.add_argument("--dry-run", action="store_true", help="validate and list the runs (ids on stdout, each run's resolved protocol on stderr), train nothing")
 
-    listing = commands.add_parser("list", parents=[plugin], help="list tasks and adapters with their knobs")
-    listing.add_argument("what", nargs="?", choices=("tasks", "adapters"), help="tasks or adapters (default: both)")
+    listing = commands.add_parser("list", parents=[plugin], help="list tasks, adapters and the protocol with their knobs")
+    listing.add_argument("what", nargs="?", choices=("tasks", "adapters", "protocol"), help="tasks, adapters or protocol (default: all three)")
 
     board = commands.add_parser("leaderboard", parents=[plugin], help="render the leaderboard of a runs folder")
     board.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
     board.add_argument("--out", metavar="FILE.md", help="write the markdown here (default: print it)")
     board.add_argument("--json", metavar="FILE.json", help="also write the leaderboard as JSON")
+    board.add_argument("--force", action="store_true", help="overwrite --out/--json even when not written by leaderboard or tracked by git")
 
     plot = commands.add_parser("plot", parents=[plugin], help="figures of a runs folder (needs matplotlib)")
     plot.add_argument("runs", nargs="+", metavar="RUNS", help="runs folder(s)")
@@ -155,6 +163,13 @@ examples:
   python -m benchmark run --tasks parity:G=2,4 --adapters gpt --n 64 128 --seeds 0 1 2 -j 2
   python -m benchmark run --config sweep.yaml --adapter-args dit:depth=4,width=128 --output runs/
 """
+
+
+def _protocol_help() -> str:
+    """`run --help`'s list of protocol knobs, made from ProtocolConfig's fields (defaults and help), never by hand."""
+    from benchmark.run.spec import ProtocolConfig
+
+    return "protocol knobs (--protocol-args k=v,...; defaults below; `list protocol` prints them too):\n" + _knob_table(ProtocolConfig)
 
 
 def _positive_int(text: str) -> int:
@@ -294,6 +309,8 @@ def command_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         for spec in plan.specs:
             print(spec.run_id)
+        for line in _protocol_lines(plan.specs):
+            logger.info("%s", line)
         return 0
     result = api.execute(plan)
     if result.records:
@@ -309,6 +326,23 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"error: {len(result.failures)} of {len(plan.specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
     return EXIT_USER_ERROR if result.refusals else 0
+
+
+def _protocol_lines(specs: Sequence[Any]) -> list[str]:
+    """One line per distinct resolved protocol of a sweep: which runs use it and every knob's value."""
+    groups: dict[Any, list[str]] = {}
+    for spec in specs:
+        groups.setdefault(spec.protocol, []).append(spec.run_id)
+    lines = []
+    for protocol, run_ids in groups.items():
+        which = (
+            ("the one run" if len(run_ids) == 1 else f"all {len(run_ids)} runs")
+            if len(groups) == 1
+            else f"{len(run_ids)} run{'s' if len(run_ids) > 1 else ''} ({run_ids[0]}{', ...' if len(run_ids) > 1 else ''})"
+        )
+        knobs = ", ".join(f"{name}={_default(value)}" for name, value in protocol.to_dict().items())
+        lines.append(f"protocol {protocol.version} of {which}: {knobs}")
+    return lines
 
 
 def _shown_path(path: Path) -> str:
@@ -341,19 +375,20 @@ def command_list(args: argparse.Namespace) -> int:
     """Every task and adapter with its knobs, types, defaults and help."""
     import importlib
 
+    from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig
+
     blocks = []
     for title in ("tasks", "adapters"):
         if args.what in (None, title):
             registry = importlib.import_module(title)  # adapters imports torch: only when listed
             blocks.append(_list_section(title, registry.names(), registry.get_class))
+    if args.what in (None, "protocol"):
+        blocks.append(f"protocol {PROTOCOL_VERSION} (set with --protocol-args k=v,... or a sweep file's protocol: block):\n{_knob_table(ProtocolConfig)}")
     print("\n\n".join(blocks))
     return 0
 
 
 def _list_section(title: str, names: list[str], get_class: Any) -> str:
-    from tabulate import tabulate
-
-    from benchmark.core.config import describe_fields
 
     lines = [f"{title} ({len(names)}):"]
     for name in names:
@@ -363,14 +398,21 @@ def _list_section(title: str, names: list[str], get_class: Any) -> str:
             lines += ["", f"{name}: cannot load ({type(error).__name__}: {' '.join(str(error).split())})"]
             continue
         summary = (component.__doc__ or "").strip().splitlines()[0] if component.__doc__ else ""
-        lines += ["", f"{name} — {summary}" if summary else name]
-        rows = [[field["name"], _type(field["type"]), _default(field["default"]), field["help"]] for field in describe_fields(component.config_class)]
-        if rows:
-            table = tabulate(rows, headers=("knob", "type", "default", "help"), tablefmt="plain", disable_numparse=True)
-            lines += ["    " + line for line in table.splitlines()]
-        else:
-            lines.append("    (no knobs)")
+        lines += ["", f"{name} — {summary}" if summary else name, _knob_table(component.config_class)]
     return "\n".join(lines)
+
+
+def _knob_table(config_class: type) -> str:
+    """A config class's knobs (name, type, default, help) as an indented plain table, from its fields."""
+    from tabulate import tabulate
+
+    from benchmark.core.config import describe_fields
+
+    rows = [[field["name"], _type(field["type"]), _default(field["default"]), field["help"]] for field in describe_fields(config_class)]
+    if not rows:
+        return "    (no knobs)"
+    table = tabulate(rows, headers=("knob", "type", "default", "help"), tablefmt="plain", disable_numparse=True)
+    return "\n".join("    " + line for line in table.splitlines())
 
 
 def _type(name: str) -> str:
@@ -389,13 +431,17 @@ def _default(value: Any) -> str:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    """Markdown to stdout (or --out), JSON to --json."""
+    """Markdown to stdout (or --out), JSON to --json; an existing file not written by `leaderboard`, or tracked by git, only with --force."""
     from benchmark.core.records import load_records
     from benchmark.report import leaderboard
+    from benchmark.report.targets import overwrite_refusal
 
-    for flag, path in (("--out", args.out), ("--json", args.json)):
+    for flag, path, kind in (("--out", args.out, "markdown"), ("--json", args.json, "json")):
         if path is not None:
             _check_file_target(flag, Path(path))
+            refusal = None if args.force else overwrite_refusal(Path(path), flag, kind)
+            if refusal:
+                raise UsageError(refusal)
     board = leaderboard.build(load_records(args.runs))
     markdown = _writable(lambda: leaderboard.write(board, args.out, args.json), args.out or args.json)
     if args.out is None:

@@ -121,3 +121,20 @@ def test_a_redirected_run_leaves_no_control_characters_in_its_log(tmp_path: Path
     assert "6 runs: 0 finished already" in text and text.count(" on parity N=16 seed ") == 6  # one line per run as it finishes
     assert "step 200/200 (100 %)" in text  # plain progress lines
     assert max(map(len, shown.decode().splitlines())) <= terminal.WIDTH
+
+
+def test_compact_table_names_the_model_type_and_prints_config_args_as_key_value() -> None:
+    """Two hf_causal_lm model types (one with a config key passed through) read apart; no Python list in a label."""
+    records = [
+        make_record(150, 900, adapter="hf_causal_lm", adapter_knobs={"model_type": "llama", "num_key_value_heads": 2}),
+        make_record(160, 950, adapter="hf_causal_lm", adapter_knobs={"model_type": "qwen2"}),
+        make_record(170, 990, adapter="hf_causal_lm", adapter_knobs={"model_type": "qwen2", "width": 64}),
+    ]
+    table = terminal.compact_table(leaderboard.build(records))
+    adapters = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert [cell.split(" ")[0] for cell in adapters] == ["hf_causal_lm/llama", "hf_causal_lm/qwen2", "hf_causal_lm/qwen2"]  # kept whole when labels are cut
+    assert adapters[2].endswith("width=64") and "[" not in table and "'" not in table
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    assert "config_args=num_key_value_heads=2 model_type=llama width=128" in markdown and "config_args=— model_type=qwen2 width=64" in markdown
+    alone = terminal.compact_table(leaderboard.build(records[1:2]))
+    assert "hf_causal_lm/qwen2" in alone  # the model type shows even when every row shares it

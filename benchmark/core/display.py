@@ -1,4 +1,4 @@
-"""How the suite prints a clock, a bound or a window: one formatter, used by the leaderboard, the terminal and the logs.
+"""How the suite prints a clock, a bound, a window or an adapter's name: one formatter, used by the leaderboard, the terminal and the logs.
 
 A censored value is a lower bound and prints as `> x`; a window bounded on one side prints `> x` or `< x`;
 a clock that does not apply to the run (τ_mem of a stream run) prints `n/a`.
@@ -7,6 +7,7 @@ a clock that does not apply to the run (τ_mem of a stream run) prints `n/a`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -37,3 +38,26 @@ def format_window(value: float | None, kind: str, digits: int = 0) -> str:
         return "—"
     text = f"{value:.{digits}f}"
     return {"lower": f"> {text}", "upper": f"< {text}"}.get(kind, text)
+
+
+def model_type(config: Mapping[str, Any]) -> str | None:
+    """The `model_type` knob of an adapter built by model type (hf_causal_lm), else None: it decides the architecture."""
+    value = config.get("model_type")
+    return value if isinstance(value, str) and value else None
+
+
+def adapter_label(name: str, config: Mapping[str, Any]) -> str:
+    """'gpt', or 'hf_causal_lm/llama' for an adapter built by model type, so runs of two model types read apart."""
+    kind = model_type(config)
+    return f"{name}/{kind}" if kind else name
+
+
+def knob_value(value: Any) -> str:
+    """A knob's value as printed: pairs (config_args) as 'k=v,k=v', other sequences as '4x4', empty as '—', else str."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "—"
+        if all(isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str) for item in value):
+            return ",".join(f"{key}={knob_value(item)}" for key, item in value)
+        return "x".join(map(str, value))
+    return str(value)

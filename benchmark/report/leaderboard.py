@@ -17,7 +17,7 @@ from typing import Any
 from benchmark.analysis.fits import ScalingFit, scaling_fits
 from benchmark.analysis.groups import aggregate, clocks_version, group_key, predictions
 from benchmark.analysis.stats import MEDIAN_MINIMUM, MEDIAN_TARGET, SLOPE_METHOD, MedianSummary
-from benchmark.core.display import format_percent
+from benchmark.core.display import format_percent, knob_value
 from benchmark.core.records import Record
 from benchmark.run.spec import canonical_json
 
@@ -122,9 +122,7 @@ def _labels(components: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[tuple[s
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "x".join(map(str, value))
-    return str(value)
+    return knob_value(value)
 
 
 def _fit_row(fit: ScalingFit, adapter_labels: Mapping[tuple[str, str], str], task_labels: Mapping[tuple[str, str], str]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 - `compact_table(board)`: the leaderboard that `leaderboard.build()` returns, cut to the columns that fit a
   100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, window status); everything else is in the
-  markdown file and `run --wide`. Only `_compact_cells` reads the board's rows: a change to the board's
-  fields changes that one function.
+  markdown file and `run --wide`. Only `_compact_cells` (with its `_adapter_cell`) reads the board's rows: a
+  change to the board's fields changes those two functions.
 - `run_summary(record)`: the line logged when a run finishes.
 - `progress(...)`: a tqdm bar on a terminal; elsewhere (a log file, a CI console, a notebook's captured
   stderr) plain `logging` lines at most every `PLAIN_EVERY_S` seconds, never a control character.
@@ -47,7 +47,7 @@ def _compact_cells(row: Mapping[str, Any], intervals: str = "all") -> list[str]:
 
     clocks = row["clocks"]
     return [
-        row["adapter_label"],
+        _adapter_cell(row),
         row["task_label"],
         leaderboard._n(row),
         str(len(row["seeds"])),
@@ -55,6 +55,18 @@ def _compact_cells(row: Mapping[str, Any], intervals: str = "all") -> list[str]:
         clock(clocks["tau_mem"]),
         leaderboard._status(row["window"]),
     ]
+
+
+def _adapter_cell(row: Mapping[str, Any]) -> str:
+    """The row's adapter label with the model type next to the name ('hf_causal_lm/qwen2 width=64'), shown even when all rows share it."""
+    from benchmark.core.display import adapter_label, model_type
+
+    name, label = row["adapter"], row["adapter_label"]
+    kind = model_type(row.get("adapter_config") or {})
+    if kind is None or not label.startswith(name):
+        return label
+    knobs = [part for part in label[len(name) :].split(" ") if part and part != f"model_type={kind}"]
+    return " ".join([adapter_label(name, row["adapter_config"]), *knobs])
 
 
 def compact_table(board: Mapping[str, Any], width: int = WIDTH) -> str:
@@ -85,7 +97,7 @@ def _compact(board: Mapping[str, Any], width: int) -> tuple[str, str]:
         if fits(table):
             return table, left_out
     for limit in range(max(len(c[i]) for c in cells for i in (0, 1)), 7, -1):
-        cells = [[_shorten(cell, limit) if i in (0, 1) else cell for i, cell in enumerate(row)] for row in cells]
+        cells = [[_shorten_label(cell, limit) if i in (0, 1) else cell for i, cell in enumerate(row)] for row in cells]
         table = render(cells)
         if fits(table):
             break
@@ -118,6 +130,14 @@ def _fit_lines(board: Mapping[str, Any]) -> list[str]:
                 continue
             lines.append(f"{label}: {fit['adapter_label']} on {fit['task_label']}: {leaderboard._slope(fit['fit'])}, runs {leaderboard._points(fit['fit'])}")
     return lines
+
+
+def _shorten_label(text: str, limit: int) -> str:
+    """`_shorten`, but a leading 'adapter/model_type' stays whole while its knobs can be cut: it names the architecture."""
+    head, _, rest = text.partition(" ")
+    if "/" not in head or not rest or len(head) + 2 > limit:
+        return _shorten(text, limit)
+    return f"{head} {_shorten(rest, limit - len(head) - 1)}"
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -236,7 +236,7 @@ def _train(
         )
 
     # 3. Train, evaluating at every scheduled step; stop at max_steps, or early (`stop_reason`).
-    progress = progress_display.progress(spec.run_id, protocol.max_steps, step, quiet=quiet, position=progress_position)
+    progress = progress_display.progress(progress_display.run_name(spec), protocol.max_steps, step, quiet=quiet, position=progress_position)
     last_checkpoint = clock()
     with MetricsLog(directory, rows) as log, progress:
         while not done:
@@ -256,7 +256,7 @@ def _train(
                 clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
                 stop_reason = _stop_reason(step, rows, clocks, protocol)
                 done = stop_reason is not None
-                progress.set_postfix(valid=f"{row['valid']:.3f}", mem="n/a" if row["mem"] is None else f"{row['mem']:.3f}")
+                progress.set_postfix(**progress_display.eval_fields(row))
                 hooks.call("on_eval", spec, row, clocks)
                 checkpoint(keep_step=step if keep_checkpoints else None)
                 eval_time += time.perf_counter() - eval_start
