@@ -33,6 +33,10 @@ class NetworkConfig(AdapterConfig):
     ema: bool = field(default=False, metadata={"help": "sample from an exponential moving average of the weights"})
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay per optimiser step (used when ema=true)"})
     sample_batch_size: int = field(default=1024, metadata={"help": "samples drawn per forward pass when sampling", "max": 2**20})
+    init_from: str = field(
+        default="",
+        metadata={"help": "start from these weights: an exported run or a save_pretrained folder (safetensors only); empty: from the seed", "omit_at_default": True},
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -40,6 +44,7 @@ class NetworkConfig(AdapterConfig):
         require(self.weight_decay >= 0, self, "weight_decay", "a number >= 0", self.weight_decay)
         require(0.0 < self.ema_decay < 1.0, self, "ema_decay", "a number in (0, 1)", self.ema_decay)
         require(self.sample_batch_size >= 1, self, "sample_batch_size", "a positive integer", self.sample_batch_size)
+        require(not self.init_from or os.path.isdir(self.init_from), self, "init_from", "an existing folder (an exported run or a save_pretrained folder)", self.init_from)
 
 
 class TorchAdapter(Adapter):

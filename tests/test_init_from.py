@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import torch
 
 import adapters
-from adapters.gpt import GPTAdapter, GPTConfig
 from adapters.init_from import load_initial_weights
 from benchmark.core.adapter import DataSpec
 from benchmark.core.config import ConfigError
@@ -86,22 +84,33 @@ def test_a_pickled_checkpoint_is_refused_without_being_unpickled(tmp_path: Path)
         load_initial_weights(model, folder)
 
 
-@dataclass(frozen=True)
-class _InitGPTConfig(GPTConfig):
-    """A GPT config that carries `init_from`, as a plugin's config may."""
-
-    init_from: str = field(default="", metadata={"help": "folder of weights to start from"})
-
-
-class _InitGPT(GPTAdapter):
-    config_class = _InitGPTConfig
-
-
 def test_a_config_with_init_from_starts_the_adapter_there_before_the_optimiser(tmp_path: Path) -> None:
     trained = _trained("gpt", SMALL)
     trained.export(tmp_path / "export")
-    started = _InitGPT(_InitGPTConfig(init_from=os.fspath(tmp_path / "export"), **SMALL), DATA, seed=7)
+    started = adapters.build("gpt", DATA, seed=7, init_from=os.fspath(tmp_path / "export"), **SMALL)
     assert _same(started.model, trained.model)
     before = {key: value.clone() for key, value in started.model.state_dict().items()}
     started.train_step(torch.zeros((8, 4, 4), dtype=torch.long))  # the optimiser holds the loaded parameters
     assert any(not torch.equal(before[key], value) for key, value in started.model.state_dict().items())
+
+
+def test_init_from_leaves_every_committed_run_id_as_it_was() -> None:
+    """The knob is omitted from specs at its default, so re-resolving each committed record's knobs gives its id."""
+    from benchmark.core.records import load_records
+    from benchmark.run.spec import resolve_spec
+
+    records = load_records([Path(__file__).resolve().parents[1] / "leaderboard" / "runs"])
+    for record in records:
+        spec = resolve_spec(record.task_name, record.task_config, record.adapter_name, record.adapter_config, record.n_train, record.seed, {k: v for k, v in record.protocol.items() if k != "version"})
+        assert spec.run_id == record.run_id
+    assert any(record.adapter_name in ("gpt", "dit", "hf_causal_lm", "unet") for record in records)
+
+
+def test_init_from_is_part_of_the_run_id_and_must_name_a_folder(tmp_path: Path) -> None:
+    from benchmark.run.spec import resolve_spec
+
+    plain = resolve_spec("parity", {}, "gpt", SMALL, 16, 0)
+    started = resolve_spec("parity", {}, "gpt", {**SMALL, "init_from": os.fspath(tmp_path)}, 16, 0)
+    assert plain.run_id != started.run_id and "init_from" not in dict(plain.adapter.config)
+    with pytest.raises(ConfigError, match="init_from"):
+        resolve_spec("parity", {}, "gpt", {**SMALL, "init_from": os.fspath(tmp_path / "absent")}, 16, 0)

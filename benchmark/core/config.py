@@ -53,8 +53,16 @@ class BaseConfig:
                         check_number(item, item_type, where, field.metadata)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict of every field (for run specs and records)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-able dict of every field (for run specs and records).
+
+        A field whose metadata says `omit_at_default` is left out while it holds its default: a knob added
+        after records exist then leaves their specs, and so their run ids, as they were.
+        """
+        data = dataclasses.asdict(self)
+        for item in dataclasses.fields(self):
+            if item.metadata.get("omit_at_default") and data[item.name] == item.default:
+                del data[item.name]
+        return data
 
 
 def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) -> C:
