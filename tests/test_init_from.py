@@ -30,7 +30,10 @@ def _same(one: torch.nn.Module, two: torch.nn.Module) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
 
 
-@pytest.mark.parametrize(("name", "knobs"), [("gpt", SMALL), ("hf_causal_lm", {"model_type": "llama", **SMALL}), ("dit", {"depth": 1, "width": 16, "heads": 2, "patch_size": 2})])
+@pytest.mark.parametrize(
+    ("name", "knobs"),
+    [("gpt", SMALL), ("hf_causal_lm", {"model_type": "llama", **SMALL}), ("dit", {"depth": 1, "width": 16, "heads": 2, "patch_size": 2}), ("unet", {}), ("mdlm", {"depth": 1, "width": 16})],
+)
 def test_an_exported_run_loads_into_a_fresh_adapter(name: str, knobs: dict, tmp_path: Path) -> None:
     trained = _trained(name, knobs)
     trained.export(tmp_path / "export")
