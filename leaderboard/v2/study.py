@@ -1,7 +1,7 @@
-"""Study 2.0's claims table, figures and leaderboard, read from the records in leaderboard/runs.
+"""Study 2.0's claims table, figures and leaderboard, read from the records in leaderboard/v2/runs.
 
-    python leaderboard/study.py              # print the claims section: every number leaderboard/README.md quotes
-    python leaderboard/study.py --write      # ... and rewrite README.md's generated block, leaderboard.md/.json, figures/
+    python leaderboard/v2/study.py              # print the claims section: every number leaderboard/v2/README.md quotes
+    python leaderboard/v2/study.py --write      # ... and rewrite README.md's generated block, leaderboard.md/.json, figures/
 
 Each claim of the seed paper (C1–C6) is tested by a rule written down here before it is applied: which
 cells are compared, what counts as a difference, and which verdict follows — *reproduced*, *not
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent.parent))
 
 from benchmark.analysis.stats import median_summary  # noqa: E402
 from benchmark.core.display import format_bound  # noqa: E402
@@ -32,7 +32,7 @@ from benchmark.core.records import Record, RecordError, load_records  # noqa: E4
 from benchmark.report import leaderboard  # noqa: E402
 
 RUNS = HERE / "runs"
-EARLIER = HERE / "v1" / "reclocked"  # protocol-1.0 runs re-read with 2.0's clocks
+EARLIER = HERE.parent / "v1" / "reclocked"  # protocol-1.0 runs re-read with 2.0's clocks
 README = HERE / "README.md"
 BLOCK = "claims"
 AUTOREGRESSIVE = ("gpt", "hf_causal_lm")
@@ -602,7 +602,7 @@ def replace_block(text: str, body: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default=str(RUNS), help="folder of run folders (default: leaderboard/runs)")
+    parser.add_argument("--runs", default=str(RUNS), help="folder of run folders (default: leaderboard/v2/runs)")
     parser.add_argument("--write", action="store_true", help="rewrite README.md's claims block, leaderboard.md/.json and figures/")
     args = parser.parse_args(argv)
     try:
