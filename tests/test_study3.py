@@ -232,3 +232,11 @@ def test_readme_block_is_what_the_script_renders() -> None:
         pytest.skip("no committed plan in this checkout")
     block = re.search(r"<!-- generated: study3 .*?-->\n(.*?)\n<!-- /generated -->", study.README.read_text(), re.S)
     assert block is not None and block.group(1) == study.render(study.plan_module.load(study.PLAN), study.RUNS)
+
+
+def test_an_open_window_whose_copying_never_started_is_a_bound_on_its_area() -> None:
+    from benchmark.analysis.paired import Obs
+
+    run = rules.RunValues("r", 0, Obs(100), Obs(17000, True), 1.5, "open", 1.0)
+    assert rules._value(run, "area") == Obs(1.5, True)
+    assert rules._value(rules.RunValues("r", 0, Obs(100), Obs(900), 1.5, "open", 1.0), "area") == Obs(1.5, False)

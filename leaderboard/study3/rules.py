@@ -113,8 +113,9 @@ def _values(cells: Cells, names: str, value: str, combine: str) -> dict[int, Obs
 
 
 def _value(run: RunValues, value: str) -> Obs | None:
+    """A run's value; the window's area is a lower bound when τ_mem is censored (the window had not closed)."""
     if value == "area":
-        return Obs(run.area)
+        return Obs(run.area, run.tau_mem is not None and run.tau_mem.censored)
     return getattr(run, value)
 
 
