@@ -5,8 +5,9 @@ and batch order for every model at the same rule and N, the same initialisation 
 at every rule and N). A run's wall time is estimated from study 2.0's measured training rates (two runs
 side by side on 2 cores, `rates` below, computed from the v2 records as v2/study.py prints them) and its
 measured seconds per eval (this study evaluates 40 times, log-spaced, over the budget), for the steps the run is expected to take:
-its budget, or where study 2.0 or the pilot measured when the run stops, that stop scaled by END_FACTOR
-(θ_rule 0.95 and hold 3 stop later than 0.9 and hold 2), capped at the budget.
+its budget, or where study 2.0 or the pilot measured when the run stops, that stop × 2 (θ_rule 0.95 and
+hold 3 stop later than 0.9 and hold 2), capped at the budget. Blocks are packed to 80 minutes, leaving 10
+of the 90 for the estimate's error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 SEEDS = (0, 1, 2, 3, 4, 5)  # 6: with Holm over 3 comparisons the smallest adjusted p is 3/64 ≤ 0.05 (5 seeds: 2/32 > 0.05)
 BLOCK_MINUTES = 90.0  # wall per block on 2 cores (two runs side by side)
+PACK_MINUTES = 80.0  # what a block is packed to: 10 minutes kept for the estimate's error
 JOBS = 2
 EVAL_POINTS = 40
 END_FACTOR = 2.0  # a measured stop at θ 0.9 / hold 2, scaled to θ 0.95 / hold 3 (about one more log-spaced eval and a higher bar)
@@ -270,14 +272,14 @@ def list_schedule(durations: Sequence[float], workers: int) -> float:
 
 
 def pack(design: Sequence[Cell], rates: Mapping[str, tuple[float, float]], seeds: Sequence[int] = SEEDS) -> list[Block]:
-    """Runs (cell × seed), longest first, into the first block whose wall stays ≤ BLOCK_MINUTES; blocks keep that order."""
+    """Runs (cell × seed), longest first, into the first block whose wall stays ≤ PACK_MINUTES; blocks keep that order."""
     runs = sorted((Run(cell, seed, run_minutes(cell, rates)) for cell in design for seed in seeds), key=lambda r: (-r.minutes, r.cell.name, r.seed))
     blocks: list[list[Run]] = []
     for run in runs:
         if run.minutes > BLOCK_MINUTES:
             raise ValueError(f"{run.cell.name} seed {run.seed}: {run.minutes:.0f} minutes, more than a block")
         for block in blocks:
-            if list_schedule([r.minutes for r in (*block, run)], JOBS) <= BLOCK_MINUTES:
+            if list_schedule([r.minutes for r in (*block, run)], JOBS) <= PACK_MINUTES:
                 block.append(run)
                 break
         else:
