@@ -207,7 +207,7 @@ def build(
             "how": design.__doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
         },
         "blocks": blocks_out,
-        "cut": list(design.CUT),
+        "cut": [*design.CUT, *design.cut_costs(measured, rates)],
         "not_testable": [{"model": m, "claim": c, "bound": why} for m, c, why in bounds],
     }
 
