@@ -55,15 +55,15 @@ def make_plan(configs: Path = CONFIGS, path: Path = PLAN) -> dict:
 def render(plan: dict, runs: Path) -> str:
     """The generated block of README.md: the planned page with no records, else the results checked against the plan."""
     records = load_records([runs]) if runs.is_dir() and any(runs.glob("*/record.json")) else []
-    commit = page.plan_commit(ROOT)
+    commit, amended = page.plan_commit(ROOT), page.plan_amendments(ROOT)
     if not records:
-        return page.planned_page(plan, commit)
+        return page.planned_page(plan, commit, amended)
     rows = {r.run_id: load_metrics(runs / r.run_id) for r in records}
     missing = sorted(run_id for run_id, found in rows.items() if not found)
     rows = {run_id: found for run_id, found in rows.items() if found}
     reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
     found = page.deviations(plan, records, missing, reasons)
-    return page.results_page(plan, records, rows, found, commit)
+    return page.results_page(plan, records, rows, found, commit, amended)
 
 
 def replace_block(text: str, body: str) -> str:

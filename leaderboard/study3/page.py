@@ -30,14 +30,24 @@ class Deviation:
     reason: str
 
 
+def _git_log(root: Path, *args: str) -> list[str]:
+    try:
+        done = subprocess.run(["git", "-C", str(root), "log", *args, "--", "leaderboard/PLAN.*"], capture_output=True, text=True, check=False)
+    except OSError:
+        return []
+    return done.stdout.split() if done.returncode == 0 else []
+
+
 def plan_commit(root: Path) -> str | None:
     """The commit that added leaderboard/PLAN.* (None outside git or before the plan is committed)."""
-    try:
-        done = subprocess.run(["git", "-C", str(root), "log", "--diff-filter=A", "--format=%H", "--", "leaderboard/PLAN.*"], capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    lines = done.stdout.split()
-    return lines[-1] if done.returncode == 0 and lines else None
+    added = _git_log(root, "--diff-filter=A", "--format=%H")
+    return added[-1] if added else None
+
+
+def plan_amendments(root: Path) -> list[str]:
+    """Later commits that changed the plan, oldest first: shown on the page beside the plan commit."""
+    commits = _git_log(root, "--format=%H")[::-1]
+    return commits[1:] if commits else []
 
 
 def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metrics: Sequence[str], reasons: Mapping[str, str]) -> list[Deviation]:
@@ -113,11 +123,11 @@ def sensitivity(plan: Mapping[str, Any], records: Sequence[Record], rows: Mappin
 # --- the page ------------------------------------------------------------------------------------------
 
 
-def planned_page(plan: Mapping[str, Any], commit: str | None) -> str:
+def planned_page(plan: Mapping[str, Any], commit: str | None, amended: Sequence[str] = ()) -> str:
     """The page before any run: the study is planned, not run; the claims' rules and the blocks' estimates."""
     estimate = plan["estimate"]
     lines = [
-        f"**Status: planned, not run.** The plan (`PLAN.json`) was committed in {_commit(commit)}; no study-3 record exists yet.",
+        f"**Status: planned, not run.** The plan (`PLAN.json`) was committed in {_commit(commit, amended)}; no study-3 record exists yet.",
         "",
         f"{estimate['runs']} runs in {estimate['blocks']} blocks, about {estimate['worker_hours']:.1f} worker-hours and {estimate['wall_hours']:.1f} hours of wall time on 2 cores (estimated).",
         "",
@@ -141,17 +151,22 @@ def _cuts(plan: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _commit(commit: str | None) -> str:
-    return f"commit `{commit[:12]}`" if commit else "no commit yet (`git log --diff-filter=A -- leaderboard/PLAN.*` finds none)"
+def _commit(commit: str | None, amended: Sequence[str] = ()) -> str:
+    if not commit:
+        return "no commit yet (`git log --diff-filter=A -- leaderboard/PLAN.*` finds none)"
+    later = f", amended in {', '.join(f'`{c[:12]}`' for c in amended)} (`git log -- leaderboard/PLAN.json` shows what changed)" if amended else ""
+    return f"commit `{commit[:12]}`{later}"
 
 
-def results_page(plan: Mapping[str, Any], records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], found: Sequence[Deviation], commit: str | None) -> str:
+def results_page(
+    plan: Mapping[str, Any], records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], found: Sequence[Deviation], commit: str | None, amended: Sequence[str] = ()
+) -> str:
     grid = sensitivity(plan, records, rows)
     primary = plan_module.PRIMARY
     headline = grid[primary]
     fragile = {p.key for setting_outcomes in grid.values() for o, p in zip(setting_outcomes, headline) if o.verdict != p.verdict}
     lines = [
-        f"**Status: {len({r.run_id for r in records})} of {sum(len(b['runs']) for b in plan['blocks'])} planned runs recorded.** The plan (`PLAN.json`) was committed in {_commit(commit)}.",
+        f"**Status: {len({r.run_id for r in records})} of {sum(len(b['runs']) for b in plan['blocks'])} planned runs recorded.** The plan (`PLAN.json`) was committed in {_commit(commit, amended)}.",
         "",
         f"Verdicts at the primary reading ({primary.text}); *fragile*: the verdict differs somewhere in the sensitivity grid.",
         "",
