@@ -1,4 +1,4 @@
-"""leaderboard/study.py: its comparison rules on values with known answers, and the published README block it prints."""
+"""leaderboard/v2/study.py (study 2.0): its comparison rules on values with known answers, and the published README block it prints."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from benchmark.core.records import load_records
 from benchmark.report import leaderboard
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = importlib.util.spec_from_file_location("study", ROOT / "leaderboard" / "study.py")
+SPEC = importlib.util.spec_from_file_location("study", ROOT / "leaderboard" / "v2" / "study.py")
 study = importlib.util.module_from_spec(SPEC)
 sys.modules["study"] = study  # dataclasses look their module up by name
 SPEC.loader.exec_module(study)
@@ -52,15 +52,15 @@ def test_verdict_rules() -> None:
     assert study._verdict_from_tests(["?"], "<")[0] == "not testable at this scale"
 
 
-RUNS = ROOT / "leaderboard" / "runs"
+RUNS = ROOT / "leaderboard" / "v2" / "runs"
 
 
 @pytest.mark.skipif(not any(RUNS.glob("*/record.json")), reason="the study's runs are not in this checkout")
 def test_readme_block_is_what_the_script_prints() -> None:
-    """Every number of the claims section in leaderboard/README.md comes from study.py on the committed records."""
+    """Every number of the claims section in leaderboard/v2/README.md comes from study.py on the committed records."""
     records = load_records([RUNS])
     body = study.claims_markdown(records, leaderboard.build(records), load_records([study.EARLIER]))
-    text = (ROOT / "leaderboard" / "README.md").read_text()
+    text = (ROOT / "leaderboard" / "v2" / "README.md").read_text()
     block = re.search(r"<!-- generated: claims .*?-->\n(.*?)\n<!-- /generated -->", text, re.S)
     assert block is not None and block.group(1) == body
     for claim in study.all_claims(records, leaderboard.build(records), load_records([study.EARLIER])):
@@ -129,7 +129,7 @@ def test_c6_a_censored_run_still_rising_is_not_a_failure() -> None:
 @pytest.mark.skipif(not any(RUNS.glob("*/record.json")), reason="the study's runs are not in this checkout")
 def test_every_number_in_the_text_is_printed_by_the_script() -> None:
     """The hand-written 'What the numbers say' section may quote only numbers the generated block prints."""
-    text = (ROOT / "leaderboard" / "README.md").read_text()
+    text = (ROOT / "leaderboard" / "v2" / "README.md").read_text()
     block = re.search(r"<!-- generated: claims .*?-->\n(.*?)\n<!-- /generated -->", text, re.S).group(1)
     prose = text.split("## What the numbers say", 1)[1].split("\n## ", 1)[0]
     printed = set(re.findall(r"\d[\d,]*(?:\.\d+)?", block.replace(",", "")))

@@ -1,4 +1,4 @@
-"""The published study's sweep files must keep loading, keep their design, and run end to end (in seconds)."""
+"""Study 2.0's sweep files (leaderboard/v2/configs) must keep loading, keep their design, and run end to end (in seconds)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from benchmark.core.records import load_records
 from benchmark.report import leaderboard
 from benchmark.sweep import files as sweep
 
-CONFIGS = Path(__file__).resolve().parent.parent / "leaderboard" / "configs"
+CONFIGS = Path(__file__).resolve().parent.parent / "leaderboard" / "v2" / "configs"
 
 
 @functools.cache

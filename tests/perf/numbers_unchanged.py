@@ -3,12 +3,13 @@
     python tests/perf/numbers_unchanged.py --ref v0.1.0-layout     # or any commit; prints a table, exit 1 on a difference
 
 For the ref and for the working tree (each copied to a temporary folder, so nothing here is touched) it
-    1. runs the default job (`python -m benchmark run`) and the smoke sweep (leaderboard/configs/smoke.yaml, --smoke),
+    1. runs the default job (`python -m benchmark run`) and the smoke sweep (leaderboard/v2/configs/smoke.yaml, --smoke),
        and keeps every record.json and metrics.jsonl without the fields that time or describe the machine;
-    2. re-reads the clocks of every committed protocol-2 record (leaderboard/runs) from its metrics.jsonl with that
+    2. re-reads the clocks of every committed study-2.0 record (leaderboard/v2/runs) from its metrics.jsonl with that
        tree's clock code, and reclocks the protocol-1.0 runs (leaderboard/v1/runs) with that tree's `reclock`;
-    3. re-renders the study page (`python leaderboard/study.py --write`) and hashes leaderboard/README.md,
+    3. re-renders study 2.0's page (`python leaderboard/v2/study.py --write`) and hashes its README.md,
        leaderboard.md and leaderboard.json;
+A tree from before study 2.0 moved to leaderboard/v2/ (study 3.0) is read at the old paths (`STUDY2`).
 then compares the two digests field by field. Both trees run on this machine, one after the other, with the
 same torch, threads and CPU, so any difference is the code's.
 """
@@ -28,7 +29,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = {"wall_time_s", "eval_time_s", "created", "environment"}  # timing and machine: allowed to differ
-PAGES = ("leaderboard/README.md", "leaderboard/leaderboard.md", "leaderboard/leaderboard.json")
+PAGES = ("README.md", "leaderboard.md", "leaderboard.json")  # study 2.0's pages, in its folder
+
+
+def study2(tree: Path) -> Path:
+    """Study 2.0's folder in `tree`: leaderboard/v2 since study 3.0, leaderboard before it."""
+    moved = Path("leaderboard") / "v2"
+    return moved if (tree / moved / "study.py").exists() else Path("leaderboard")
+
 
 # Runs inside each tree: its own clock code (old flat layout or the sub-packages) re-reads every committed record.
 _RECLOCK_V2 = r"""
@@ -45,8 +53,9 @@ else:
     from benchmark.records import load_records, to_dict
     from benchmark.rundir import load_metrics
 out = {}
-for record in load_records(["leaderboard/runs"]):
-    rows = load_metrics(Path("leaderboard/runs") / record.run_id)
+runs = Path(sys.argv[1])
+for record in load_records([runs]):
+    rows = load_metrics(runs / record.run_id)
     protocol = RunSpec.from_dict(record.spec).protocol
     clocks = read_clocks(rows, protocol, batch_size=record.batch_size, n_train=None if record.stream else record.n_train)
     out[record.run_id] = {name: to_dict(value) for name, value in clocks.items()}
@@ -100,16 +109,17 @@ def digest(tree: Path, scratch: Path) -> dict[str, Any]:
         return done.stdout
 
     python("-m", "benchmark", "run", "--output", str(scratch / "default"), "--quiet")
-    python("-m", "benchmark", "run", "--config", "leaderboard/configs/smoke.yaml", "--smoke", "--output", str(scratch / "smoke"), "--quiet")
+    folder = study2(tree)
+    python("-m", "benchmark", "run", "--config", str(folder / "configs" / "smoke.yaml"), "--smoke", "--output", str(scratch / "smoke"), "--quiet")
     python("-m", "benchmark", "reclock", "leaderboard/v1/runs", "--out", str(scratch / "reclocked"))
     reclocked_v1 = {name: run["record"]["clocks"] | {"window": run["record"]["window"]} for name, run in _run_folders(scratch / "reclocked").items()}
-    reclocked_v2 = json.loads(python("-c", _RECLOCK_V2))
-    python("leaderboard/study.py", "--write")
-    pages = {page: hashlib.sha256((tree / page).read_bytes()).hexdigest() for page in PAGES}
+    reclocked_v2 = json.loads(python("-c", _RECLOCK_V2, str(folder / "runs")))
+    python(str(folder / "study.py"), "--write")
+    pages = {f"study 2.0 {page}": hashlib.sha256((tree / folder / page).read_bytes()).hexdigest() for page in PAGES}
     return {
         "default job": _run_folders(scratch / "default"),
         "smoke sweep": _run_folders(scratch / "smoke"),
-        "leaderboard/runs re-read": reclocked_v2,
+        "study 2.0 runs re-read": reclocked_v2,
         "leaderboard/v1 reclocked": reclocked_v1,
         "pages": pages,
     }

@@ -1,0 +1,240 @@
+"""Study 3.0's page: the plan checked against the records (deviations), the claims, the sensitivity grid, the predictions.
+
+With no records it renders the plan: the study is planned, not run, and each block's estimate is listed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark.analysis import paired
+from benchmark.core.records import Record
+from study3 import plan as plan_module
+from study3 import rules
+from study3.rules import Outcome, RunValues, Setting
+
+SHORT = {"reproduced": "R", "not reproduced": "NR", "inconclusive": "I", "not testable at this scale": "NT"}
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A difference between the records and the plan, with the claims it touches."""
+
+    what: str
+    claims: tuple[str, ...]
+    reason: str
+
+
+def _git_log(root: Path, *args: str) -> list[str]:
+    try:
+        done = subprocess.run(["git", "-C", str(root), "log", *args, "--", "leaderboard/PLAN.*"], capture_output=True, text=True, check=False)
+    except OSError:
+        return []
+    return done.stdout.split() if done.returncode == 0 else []
+
+
+def plan_commit(root: Path) -> str | None:
+    """The commit that added leaderboard/PLAN.* (None outside git or before the plan is committed)."""
+    added = _git_log(root, "--diff-filter=A", "--format=%H")
+    return added[-1] if added else None
+
+
+def plan_amendments(root: Path) -> list[str]:
+    """Later commits that changed the plan, oldest first: shown on the page beside the plan commit."""
+    commits = _git_log(root, "--format=%H")[::-1]
+    return commits[1:] if commits else []
+
+
+def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metrics: Sequence[str], reasons: Mapping[str, str]) -> list[Deviation]:
+    """Every planned run without a record, every record the plan does not list (by spec hash: spec or seed changed), every other code or protocol version."""
+    planned = {run["run_id"]: run for block in plan["blocks"] for run in block["runs"]}
+    cells = {cell["name"]: tuple(cell["claims"]) for cell in plan["cells"]}
+    seen = {r.run_id for r in records}
+    found: list[Deviation] = []
+
+    def reason(key: str) -> str:
+        return reasons.get(key, "no reason recorded")
+
+    for run_id, run in planned.items():
+        if run_id not in seen:
+            found.append(Deviation(f"missing: {run['cell']} seed {run['seed']} ({run_id})", tuple(run["claims"]), reason(run_id)))
+    for record in records:
+        name = rules.cell_name(record)
+        touched = cells.get(name, ())
+        if record.run_id not in planned:
+            twin = [run for run in planned.values() if run["cell"] == name and run["seed"] == record.seed]
+            what = "spec differs from the plan's" if twin else "not in the plan"
+            found.append(Deviation(f"{what}: {name} seed {record.seed} ({record.run_id})", touched, reason(record.run_id)))
+        version = record.environment.get("two_clocks")
+        if version != plan["code_version"]:
+            found.append(Deviation(f"code version {version} (plan: {plan['code_version']}): {record.run_id}", touched, reason(record.run_id)))
+        if record.protocol_version != plan["protocol_version"]:
+            found.append(Deviation(f"protocol {record.protocol_version} (plan: {plan['protocol_version']}): {record.run_id}", touched, reason(record.run_id)))
+    for run_id in missing_metrics:
+        found.append(Deviation(f"no metrics.jsonl, left out of every claim: {run_id}", (), reason(run_id)))
+    return found
+
+
+# --- claims under a setting --------------------------------------------------------------------------------
+
+
+def read_cells(records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], setting: Setting) -> dict[str, list[RunValues]]:
+    cells: dict[str, list[RunValues]] = {}
+    for record in records:
+        if record.run_id in rows:
+            cells.setdefault(rules.cell_name(record), []).append(rules.read_run(record, rows[record.run_id], setting))
+    return {name: sorted(runs, key=lambda r: r.seed) for name, runs in sorted(cells.items())}
+
+
+def outcomes(plan: Mapping[str, Any], cells: rules.Cells) -> list[Outcome]:
+    """Every claim's verdict under one reading of the clocks."""
+    alpha = plan["alpha"]
+    out = []
+    for claim in plan["claims"]:
+        key, test = claim["key"], claim["test"]
+        if test == "sign":
+            outcome = rules.family_verdict(key, cells, plan_module.family(claim["family"]), alpha)
+            extra = [f"(secondary) {c.label}: {rules.compare(cells, c).text()}" for c in plan_module.family(claim.get("secondary", []))]
+            outcome = Outcome(outcome.key, outcome.verdict, outcome.reason, (*outcome.lines, *extra))
+        elif key == "C3c":
+            stream = {name: runs for name, runs in cells.items() if name.endswith("N=stream")}
+            outcome = rules.c3c(key, cells, stream, claim["cells"])
+        elif key == "C4a":
+            outcome = rules.c4a(key, cells, claim["ladders"], tuple(claim["margin"]), alpha)
+        elif key == "C4b":
+            outcome = rules.c4b(key, cells, claim["a"], claim["b"], claim["factor"], alpha)
+        elif key == "C5":
+            outcome = rules.c5(key, cells, claim["autoregressive"], claim["diffusion"], claim["bounds"])
+        else:
+            raise ValueError(f"{key}: unknown test {test!r} in the plan")
+        out.append(outcome)
+    return out
+
+
+def sensitivity(plan: Mapping[str, Any], records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[Setting, list[Outcome]]:
+    return {setting: outcomes(plan, read_cells(records, rows, setting)) for setting in plan_module.settings()}
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+
+def planned_page(plan: Mapping[str, Any], commit: str | None, amended: Sequence[str] = ()) -> str:
+    """The page before any run: the study is planned, not run; the claims' rules and the blocks' estimates."""
+    estimate = plan["estimate"]
+    lines = [
+        f"**Status: planned, not run.** The plan (`PLAN.json`) was committed in {_commit(commit, amended)}; no study-3 record exists yet.",
+        "",
+        f"{estimate['runs']} runs in {estimate['blocks']} blocks, about {estimate['worker_hours']:.1f} worker-hours and {estimate['wall_hours']:.1f} hours of wall time on 2 cores (estimated).",
+        "",
+        f"The family rule: {plan['family_rule']}.",
+        "",
+        "| claim | test and decision rule |",
+        "|---|---|",
+    ]
+    lines += [f"| **{c['key']}** {c['statement']} | {c['decision']} |" for c in plan["claims"]]
+    lines += ["", "| block | config | runs | wall (min, est.) | worker-min (est.) |", "|---|---|---|---|---|"]
+    lines += [f"| {b['name']} | `{b['config'].removeprefix('leaderboard/')}` | {len(b['runs'])} | {b['wall_minutes']:.0f} | {b['worker_minutes']:.0f} |" for b in plan["blocks"]]
+    lines += _cuts(plan)
+    return "\n".join(lines)
+
+
+def _cuts(plan: Mapping[str, Any]) -> list[str]:
+    lines = ["", "Cut to fit the budget (cells, never seeds):", ""]
+    lines += [f"- {item}" for item in plan["cut"]]
+    lines += ["", "Not testable at this scale:", ""]
+    lines += [f"- {item['model']} ({item['claim']}): {item['bound']}" for item in plan["not_testable"]]
+    return lines
+
+
+def _commit(commit: str | None, amended: Sequence[str] = ()) -> str:
+    if not commit:
+        return "no commit yet (`git log --diff-filter=A -- leaderboard/PLAN.*` finds none)"
+    later = f", amended in {', '.join(f'`{c[:12]}`' for c in amended)} (`git log -- leaderboard/PLAN.json` shows what changed)" if amended else ""
+    return f"commit `{commit[:12]}`{later}"
+
+
+def results_page(
+    plan: Mapping[str, Any], records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], found: Sequence[Deviation], commit: str | None, amended: Sequence[str] = ()
+) -> str:
+    grid = sensitivity(plan, records, rows)
+    primary = plan_module.PRIMARY
+    headline = grid[primary]
+    fragile = {p.key for setting_outcomes in grid.values() for o, p in zip(setting_outcomes, headline) if o.verdict != p.verdict}
+    lines = [
+        f"**Status: {len({r.run_id for r in records})} of {sum(len(b['runs']) for b in plan['blocks'])} planned runs recorded.** The plan (`PLAN.json`) was committed in {_commit(commit, amended)}.",
+        "",
+        f"Verdicts at the primary reading ({primary.text}); *fragile*: the verdict differs somewhere in the sensitivity grid.",
+        "",
+        "| claim | verdict | why |",
+        "|---|---|---|",
+    ]
+    for claim, outcome in zip(plan["claims"], headline):
+        mark = ", *fragile*" if outcome.key in fragile else ""
+        lines.append(f"| **{outcome.key}** {claim['statement']} | **{outcome.verdict}**{mark} | {outcome.reason} |")
+    lines += ["", "The numbers behind each verdict:", ""]
+    for outcome in headline:
+        lines.append(f"- **{outcome.key}**")
+        lines += [f"  - {line}" for line in outcome.lines] or ["  - no runs"]
+    settings = list(grid)
+    lines += ["", "Sensitivity (R reproduced, NR not reproduced, I inconclusive, NT not testable at this scale):", ""]
+    lines += ["| claim | " + " | ".join(f"θ {s.theta_rule:g} h {s.hold}" for s in settings) + " |", "|---|" + "---|" * len(settings)]
+    for index, outcome in enumerate(headline):
+        lines.append(f"| {outcome.key} | " + " | ".join(SHORT[grid[s][index].verdict] for s in settings) + " |")
+    lines += ["", *prediction_table(plan, read_cells(records, rows, primary))]
+    lines += ["", *undecided_lines(records, rows, primary)]
+    lines += ["", "Deviations from the plan:", ""]
+    lines += [f"- {d.what}; touches {', '.join(d.claims) or 'no claim'}; reason: {d.reason}" for d in found] or ["- none"]
+    lines += ["", time_line(records)]
+    lines += _cuts(plan)
+    return "\n".join(lines)
+
+
+def prediction_table(plan: Mapping[str, Any], cells: rules.Cells) -> list[str]:
+    """Per run: seed s's τ_rule^∞ on the stream against seed s's τ_mem at N; the hit rate with its exact interval."""
+    lines = ["Per-run predictions (open: τ_rule^∞ of the stream seed before that seed's τ_mem at N):", "", "| cell | seed | τ_rule^∞ | τ_mem | predicted | measured |", "|---|---|---|---|---|---|"]
+    predicted, measured = [], []
+    for pair in plan["predictions"]["pairs"]:
+        rule = {r.seed: r.tau_rule for r in cells.get(pair["stream"], ())}
+        for run in cells.get(pair["finite"], ()):
+            if run.seed not in rule or run.tau_mem is None:
+                continue
+            p, m = paired.predict_window(rule[run.seed], run.tau_mem), paired.measured_window(run.status)
+            predicted.append(p)
+            measured.append(m)
+            lines.append(f"| {pair['finite']} | {run.seed} | {_obs(rule[run.seed])} | {_obs(run.tau_mem)} | {p} | {m} ({run.status}) |")
+    if not predicted:
+        return ["Per-run predictions: no finite run with its stream seed yet."]
+    score = paired.hit_rate(predicted, measured)
+    interval = f" (95 % Clopper–Pearson interval {score.low:.2f}–{score.high:.2f})" if score.low is not None else ""
+    lines += ["", f"Hit rate: {score.hits} of {score.scored} runs scored{interval}; {score.unknown} unknown (censoring leaves the order or the window undecided)."]
+    return lines
+
+
+def _obs(value: paired.Obs) -> str:
+    return f"> {value.value:,.0f}" if value.censored else f"{value.value:,.0f}"
+
+
+def undecided_lines(records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], setting: Setting) -> list[str]:
+    """Runs whose τ_rule fired at an eval that could not tell q from θ (99 % Wilson), or ended censored on one."""
+    marks = []
+    for record in sorted(records, key=lambda r: (rules.cell_name(r), r.seed)):
+        if record.run_id not in rows:
+            continue
+        mark = paired.rule_clock_mark(rows[record.run_id], setting.theta_rule, setting.hold, float(record.task["chance_valid"]))
+        if mark.undecided_at_fire:
+            marks.append(f"- {rules.cell_name(record)} seed {record.seed}: τ_rule fired at an undecided eval")
+        elif mark.fired_index is None and mark.undecided_at_end:
+            marks.append(f"- {rules.cell_name(record)} seed {record.seed}: τ_rule censored, last eval undecided")
+    return [f"Undecided clocks at {setting.text} (θ inside the eval's 99 % Wilson interval):", "", *(marks or ["- none"])]
+
+
+def time_line(records: Sequence[Record]) -> str:
+    ends = [datetime.fromisoformat(r.created.replace("Z", "+00:00")).timestamp() for r in records]
+    span = (max(ends) - min(e - r.wall_time_s for e, r in zip(ends, records))) / 60 if records else 0.0
+    cpus = sorted({str(r.environment.get("cpu")) for r in records})
+    return f"Worker time {sum(r.wall_time_s for r in records) / 60:,.0f} minutes, wall time {span:,.0f} minutes from the first run's start to the last record; CPU: {'; '.join(cpus)}."
