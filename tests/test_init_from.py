@@ -102,7 +102,7 @@ def test_init_from_leaves_every_committed_run_id_as_it_was() -> None:
     from benchmark.core.records import load_records
     from benchmark.run.spec import resolve_spec
 
-    records = load_records([Path(__file__).resolve().parents[1] / "leaderboard" / "runs"])
+    records = load_records([Path(__file__).resolve().parents[1] / "leaderboard" / "v2" / "runs"])
     for record in records:
         spec = resolve_spec(record.task_name, record.task_config, record.adapter_name, record.adapter_config, record.n_train, record.seed, {k: v for k, v in record.protocol.items() if k != "version"})
         assert spec.run_id == record.run_id
