@@ -329,7 +329,7 @@ def _writable(action: Any, path: Any) -> Any:
 
 
 def _check_device(device: str, backend: str) -> None:
-    from benchmark.api import check_device
+    from benchmark.sweep.plan import check_device
 
     check_device(device, backend)
 
@@ -483,7 +483,7 @@ def command_export(args: argparse.Namespace) -> int:
 def command_reclock(args: argparse.Namespace) -> int:
     """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
     from benchmark.analysis.reclock import reclock_runs
-    from benchmark.api import check_output
+    from benchmark.sweep.plan import check_output
 
     out = check_output(Path(args.out))
     written = _writable(lambda: reclock_runs(args.runs, out), out)
