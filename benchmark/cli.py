@@ -489,3 +489,20 @@ def command_reclock(args: argparse.Namespace) -> int:
     written = _writable(lambda: reclock_runs(args.runs, out), out)
     logger.info("re-read %d protocol-1.0 runs into %s (render them with: python -m benchmark leaderboard %s)", len(written), out, out)
     return 0
+
+
+__all__ = [
+    "EXIT_USER_ERROR",
+    "EXIT_RUN_FAILED",
+    "EXIT_INTERRUPTED",
+    "UsageError",
+    "build_parser",
+    "main",
+    "command_run",
+    "command_list",
+    "command_leaderboard",
+    "command_plot",
+    "command_basins",
+    "command_export",
+    "command_reclock",
+]

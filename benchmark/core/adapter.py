@@ -168,3 +168,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but CUDA is not available (use device=auto or cpu)")
     return resolved
+
+
+__all__ = ["DataSpec", "AdapterConfig", "Adapter", "Denoiser", "Exportable", "require_classmethod_check_data", "resolve_device"]

@@ -37,3 +37,6 @@ def format_window(value: float | None, kind: str, digits: int = 0) -> str:
         return "—"
     text = f"{value:.{digits}f}"
     return {"lower": f"> {text}", "upper": f"< {text}"}.get(kind, text)
+
+
+__all__ = ["format_bound", "format_percent", "format_clock", "format_window"]

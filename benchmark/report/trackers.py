@@ -24,7 +24,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -363,4 +363,23 @@ def names() -> list[str]:
     return CALLBACKS.names()
 
 
-__all__: Sequence[str] = ("CALLBACKS", "register_callback", "build", "build_all", "check", "names", "TrackerError")
+__all__ = [
+    "CALLBACKS",
+    "register_callback",
+    "TrackerError",
+    "parse",
+    "build",
+    "check",
+    "build_all",
+    "require",
+    "identity",
+    "clock_fields",
+    "scalars",
+    "record_summary",
+    "JSONLSink",
+    "CSVSink",
+    "TensorBoardTracker",
+    "WandbTracker",
+    "MLflowTracker",
+    "names",
+]

@@ -144,4 +144,4 @@ class PlainProgress:
         pass
 
 
-__all__ = ["BarProgress", "PlainProgress", "format_duration", "progress", "run_summary"]
+__all__ = ["BarProgress", "PlainProgress", "format_duration", "progress", "run_summary", "MIN_ETA_STEPS", "PLAIN_EVERY_S"]

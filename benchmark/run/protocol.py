@@ -54,7 +54,21 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log-spaced evals are far apart
 
-__all__ = ["run", "run_dir", "is_finished", "load_metrics", "check_spec", "check_data_fits", "check_adapter", "check_memory", "sample_bytes", "build_task", "build_adapter", "STOP_REASONS"]
+__all__ = [
+    "run",
+    "run_dir",
+    "is_finished",
+    "load_metrics",
+    "check_spec",
+    "check_data_fits",
+    "check_adapter",
+    "check_memory",
+    "sample_bytes",
+    "build_task",
+    "build_adapter",
+    "STOP_REASONS",
+    "CHECKPOINT_EVERY_S",
+]
 
 
 def build_task(spec: RunSpec) -> Any:

@@ -435,3 +435,25 @@ def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, rep
                 pass
         raise
     return outcomes
+
+
+__all__ = [
+    "BACKENDS",
+    "EXIT_INTERRUPTED",
+    "WORKER_STOP_TIMEOUT_S",
+    "RAY_CONNECT_TIMEOUT_S",
+    "BackendError",
+    "RunOptions",
+    "Outcome",
+    "SweepResult",
+    "execute",
+    "finished_outcome",
+    "warn_oversubscription",
+    "available_cores",
+    "run_one",
+    "stop_workers",
+    "run_local",
+    "gpus_per_run",
+    "check_ray_address",
+    "run_ray",
+]

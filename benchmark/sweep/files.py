@@ -410,7 +410,7 @@ def smoke_enabled(flag: bool = False) -> bool:
     return flag or os.environ.get(SMOKE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def shrink_for_smoke(protocol: ProtocolConfig) -> ProtocolConfig:
+def _shrink_for_smoke(protocol: ProtocolConfig) -> ProtocolConfig:
     """Cap max_steps, eval points and eval samples at `SMOKE_LIMITS` (smoke runs get their own run ids)."""
     return dataclasses.replace(protocol, **{name: min(getattr(protocol, name), cap) for name, cap in SMOKE_LIMITS.items()})
 
@@ -440,7 +440,7 @@ def iter_specs(sweep: Sweep, *, smoke: bool = False) -> Iterator[RunSpec]:
     for block in sweep.blocks:
         protocol = build_config(ProtocolConfig, dict(block.protocol))
         if smoke:
-            protocol = shrink_for_smoke(protocol)
+            protocol = _shrink_for_smoke(protocol)
         for task_choice in block.tasks:
             for task_knobs in task_choice.combinations():
                 for adapter_choice in block.adapters:
@@ -462,3 +462,29 @@ def _block_size(block: Block) -> int:
         return total
 
     return choices(block.tasks) * choices(block.adapters) * len(block.n) * len(block.seeds)
+
+
+__all__ = [
+    "SMOKE_ENV",
+    "MAX_YAML_DEPTH",
+    "MAX_RUNS",
+    "SMOKE_LIMITS",
+    "SETTINGS_KEYS",
+    "BLOCK_KEYS",
+    "TEXT_KEYS",
+    "FILE_KEYS",
+    "SweepError",
+    "Choice",
+    "Block",
+    "Sweep",
+    "Overrides",
+    "parse_choice",
+    "parse_knob_list",
+    "default_job_text",
+    "load_sweep",
+    "parse_sweep_text",
+    "apply_overrides",
+    "smoke_enabled",
+    "expand",
+    "iter_specs",
+]
