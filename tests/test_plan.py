@@ -120,3 +120,21 @@ def test_the_fix_the_message_names_runs(tmp_path: Path) -> None:
     assert len(list((tmp_path / "runs").glob("*/record.json"))) == 1
     refused = _cli(tmp_path, FIXED_PLUGIN, "--dry-run", "--tasks", "sudoku:order=9")  # the later --tasks wins
     assert refused.returncode == 2 and "legacy_marginals models at most 8 symbols" in refused.stderr  # its own check_data still runs
+
+
+def test_a_0_1_style_adapter_built_directly_is_refused_with_the_same_line() -> None:
+    from adapters.baselines import UniformAdapter
+    from benchmark.core.adapter import AdapterConfig
+    from benchmark.core.config import ConfigError
+
+    class Legacy(UniformAdapter):
+        def check_data(self, data):  # type: ignore[override]  # the 0.1 form under test
+            super().check_data(data)
+
+    class Child(Legacy):  # inherits the 0.1 form: refused too
+        pass
+
+    for adapter_class in (Legacy, Child):
+        with pytest.raises(ConfigError, match=r"Legacy: check_data\(self, data\) is the 0\.1 form; since 1\.0 check_data is a classmethod"):
+            adapter_class(AdapterConfig(), DataSpec((2, 2), 2))
+    UniformAdapter(AdapterConfig(), DataSpec((2, 2), 2))  # the classmethod form builds
