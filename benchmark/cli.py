@@ -38,6 +38,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; `--include` is accepted by every command."""
     import benchmark
+    from benchmark.sweep.backends import BACKENDS
 
     plugin = _Parser(add_help=False)
     plugin.add_argument(
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="DIR", help="runs folder (default: runs)")
     run.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     run.add_argument("-j", "--jobs", type=_positive_int, help="runs in parallel (local backend; default 1)")
-    run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
+    run.add_argument("--backend", choices=BACKENDS, help="local process pool (default) or Ray (honours RAY_ADDRESS)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or lines, warnings and errors only (the final table still prints)")
     run.add_argument("--wide", action="store_true", help="print the full markdown leaderboard instead of the compact table")
     run.add_argument(
