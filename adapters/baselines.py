@@ -87,3 +87,6 @@ class MemorizerAdapter(Adapter):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.memory = state["memory"].clone().long()
+
+
+__all__ = ["UniformAdapter", "OracleAdapter", "MemorizerAdapter"]

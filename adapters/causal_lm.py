@@ -103,3 +103,6 @@ class CausalLMAdapter(TorchAdapter):
     def architecture(self) -> str:
         """One line for records: which network this is."""
         return type(self.model).__name__
+
+
+__all__ = ["CausalLMAdapter"]

@@ -91,3 +91,6 @@ class DiTAdapter(EDMAdapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "tokens": (self.data.shape[0] // self.config.patch_size) ** 2}
+
+
+__all__ = ["DiTConfig", "DiTAdapter"]

@@ -173,3 +173,6 @@ class EDMAdapter(TorchAdapter):
     def architecture(self) -> str:
         """One line for records: which network this is."""
         return type(self.model).__name__
+
+
+__all__ = ["SAMPLERS", "PRECISIONS", "EDMConfig", "EDMAdapter"]

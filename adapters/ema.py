@@ -29,3 +29,6 @@ class EMA:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state)
+
+
+__all__ = ["EMA"]

@@ -65,3 +65,6 @@ class GPTAdapter(CausalLMAdapter):
 
     def architecture(self) -> str:
         return f"transformers.GPT2LMHeadModel (gelu, {self.config.attention} attention, dropout 0)"
+
+
+__all__ = ["ATTENTIONS", "GPTConfig", "GPTAdapter"]

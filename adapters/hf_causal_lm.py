@@ -76,7 +76,7 @@ class HFCausalLMConfig(NetworkConfig):
         require(self.depth >= 1, self, "depth", "a positive integer", self.depth)
         require(self.width >= 1, self, "width", "a positive integer", self.width)
         require(self.heads >= 1, self, "heads", "a positive integer", self.heads)
-        names = size_names(self.model_type)
+        names = _size_names(self.model_type)
         if names["heads"]:
             require(self.width % self.heads == 0, self, "width", f"a positive multiple of heads={self.heads}", self.width)
         defaults = _defaults(self.model_type)
@@ -142,7 +142,7 @@ def transformers_config(config: HFCausalLMConfig, data: DataSpec) -> tuple[Any, 
     """The transformers config for `config` on `data`, and the keys this adapter set on it (for records)."""
     from transformers import AutoConfig
 
-    names = size_names(config.model_type)
+    names = _size_names(config.model_type)
     settings: dict[str, Any] = {names["depth"]: config.depth, names["width"]: config.width}
     defaults = _defaults(config.model_type)
     if names["heads"]:
@@ -167,7 +167,7 @@ def transformers_config(config: HFCausalLMConfig, data: DataSpec) -> tuple[Any, 
     return AutoConfig.for_model(config.model_type, **settings), settings
 
 
-def size_names(model_type: str) -> dict[str, str | None]:
+def _size_names(model_type: str) -> dict[str, str | None]:
     """Which attribute of `model_type`'s config each size knob sets (None: the model has no such size)."""
     defaults = _defaults(model_type)
     names = {knob: next((name for name in candidates if name in defaults), None) for knob, candidates in SIZE_NAMES.items()}
@@ -293,3 +293,6 @@ def _quiet() -> Any:
             yield
     finally:
         hf_logging.set_verbosity(level)
+
+
+__all__ = ["SIZE_NAMES", "MLP_NAMES", "RESERVED", "TESTED_MODEL_TYPES", "HFCausalLMConfig", "HFCausalLMAdapter", "transformers_config"]

@@ -144,3 +144,6 @@ class MaskedDiffusionAdapter(TorchAdapter):
     def architecture(self) -> str:
         """One line for records: which network this is."""
         return type(self.model).__name__
+
+
+__all__ = ["SCHEDULES", "MaskedDiffusionConfig", "MaskedDiffusionAdapter"]

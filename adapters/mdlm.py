@@ -75,3 +75,6 @@ class MDLMAdapter(MaskedDiffusionAdapter):
     def architecture(self) -> str:
         name = "BertForMaskedLM" if self.config.encoder == "bert" else "ModernBertForMaskedLM"
         return f"transformers.{name} (bidirectional, no time input, dropout 0)"
+
+
+__all__ = ["ENCODERS", "MDLMConfig", "MDLMAdapter"]

@@ -212,3 +212,6 @@ def _cpu_clone(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_cpu_clone(item) for item in value)
     return value
+
+
+__all__ = ["STATE_FORMAT", "NetworkConfig", "TorchAdapter"]

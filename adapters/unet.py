@@ -103,3 +103,6 @@ class UNetAdapter(EDMAdapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "padded_shape": list(self.padded_shape)}
+
+
+__all__ = ["UNetConfig", "UNetAdapter"]

@@ -5,7 +5,10 @@ Importing this package does no work: no model building, no file I/O, no registry
 
 import logging
 
+from benchmark import _compat
 from benchmark.core.version import __version__
+
+_compat.install()  # 0.x import paths (benchmark.config, benchmark.protocol, ...) still work, with a DeprecationWarning
 
 # A library stays silent unless its user configures logging (the CLI does): no "No handlers" warnings either.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

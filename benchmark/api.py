@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from benchmark.core.records import Record
     from benchmark.run.callbacks import Callback
-    from benchmark.run.spec import RunSpec
-    from benchmark.sweep.backends import RunOptions, SweepResult
+    from benchmark.sweep.backends import SweepResult
     from benchmark.sweep.files import Overrides, Sweep
+    from benchmark.sweep.plan import Plan
+
+__all__ = ["SweepFailed", "execute", "plan_sweep", "render_leaderboard", "run_sweep"]
 
 
 class SweepFailed(RuntimeError):
@@ -34,17 +34,6 @@ class SweepFailed(RuntimeError):
         self.failures = result.failures
         first = result.failures[0]
         super().__init__(f"{len(result.failures)} of {len(result.outcomes)} runs failed; first: {first.spec.run_id}:\n{first.error}")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A validated sweep, ready to run: its specs and how to run them."""
-
-    specs: list[RunSpec]
-    options: RunOptions
-    backend: str
-    jobs: int
-    smoke: bool
 
 
 def plan_sweep(
@@ -64,44 +53,24 @@ def plan_sweep(
     apply the overrides, load plugins, resolve and validate every spec and tracker. Nothing trains.
 
     `restart`: run ids to start over from step 0 (the way out of a damaged run folder); `skip_running`:
-    skip a run another process is training instead of waiting for it.
+    skip a run another process is training instead of waiting for it. The checks are `benchmark.sweep.plan`'s.
     """
     from benchmark.report import trackers
-    from benchmark.sweep import files as sweep
-    from benchmark.sweep.backends import RunOptions, check_ray_address
-    from benchmark.sweep.plugins import load_plugins
+    from benchmark.sweep.plan import TrackerHooks, make_plan
 
-    base = _load_base(config, overrides)
-    plan = sweep.apply_overrides(base, overrides)
-    load_plugins(plan.include)
-    smoke = sweep.smoke_enabled(smoke)
-    output = check_output(Path(plan.output))
-    check_device(plan.device, plan.backend)
-    report_to = trackers.check(report_to)
-    specs = sweep.expand(plan, smoke=smoke)
-    unknown = sorted(set(restart) - {spec.run_id for spec in specs})
-    if unknown:
-        raise sweep.SweepError(f"--restart-run {' '.join(unknown)}: not a run of this sweep (--dry-run lists its run ids)")
-    if plan.backend == "ray" and create_output:
-        check_ray_address(os.environ.get("RAY_ADDRESS"))
-    if create_output:
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise sweep.SweepError(f"cannot write {error.filename or output}: {error.strerror or error}") from None
-    options = RunOptions(
-        output=str(output.resolve()),
-        device=plan.device,
+    return make_plan(
+        config,
+        overrides,
+        smoke=smoke,
         quiet=quiet,
         keep_checkpoints=keep_checkpoints,
-        include=tuple(_absolute(item) for item in plan.include),
         report_to=report_to,
-        build_trackers=trackers.build_all,
+        trackers=TrackerHooks(check=trackers.check, build=trackers.build_all),
         log_level=log_level,
-        restart=tuple(restart),
+        create_output=create_output,
+        restart=restart,
         skip_running=skip_running,
     )
-    return Plan(specs=specs, options=options, backend=plan.backend, jobs=plan.jobs, smoke=smoke)
 
 
 def execute(plan: Plan, callbacks: Sequence[Callback] = ()) -> SweepResult:
@@ -175,69 +144,13 @@ def render_leaderboard(records: Iterable[Record] | str | os.PathLike[str], *, wi
     return leaderboard.to_markdown(board) if wide else terminal.compact_table(board)
 
 
-# --- checks shared with the CLI ------------------------------------------------------------------------
+_FROM_PLAN = ("Plan", "check_output", "check_device", "DEVICE_TYPES")  # lived here before 1.0; the plan stage owns them now
 
 
-def _load_base(config: Any, overrides: Overrides) -> Sweep:
-    from benchmark.sweep import files as sweep
+def __getattr__(name: str) -> Any:
+    """`benchmark.api.Plan`, `check_output`, `check_device`, `DEVICE_TYPES`: the planning stage's (`benchmark.sweep.plan`)."""
+    if name in _FROM_PLAN:
+        from benchmark.sweep import plan
 
-    if isinstance(config, sweep.Sweep):
-        return config
-    if isinstance(config, Mapping):
-        import yaml
-
-        return sweep.parse_sweep_text(yaml.safe_dump(dict(config)), "<mapping>", base=Path.cwd())
-    if config is None and (overrides.tasks or overrides.adapters):
-        return sweep.Sweep(blocks=(sweep.Block(),))  # a sweep given by arguments alone starts empty
-    return sweep.load_sweep(config)  # None: the packaged default job
-
-
-def check_output(output: Path) -> Path:
-    """The runs folder must be a folder (or creatable as one): checked before anything trains."""
-    from benchmark.sweep.files import SweepError
-
-    if "\x00" in str(output) or not str(output):
-        raise SweepError(f"output path {str(output)!r} is not a valid path")
-    if output.exists() and not output.is_dir():
-        raise SweepError(f"output path {output} is a file, expected a folder for runs")
-    for parent in output.parents:
-        if parent.exists() and not parent.is_dir():
-            raise SweepError(f"output path {output} is inside {parent}, which is a file")
-    return output
-
-
-DEVICE_TYPES = ("cpu", "cuda", "mps")  # devices a run can train on (torch.device also parses meta, xla, ...)
-
-
-def check_device(device: str, backend: str) -> None:
-    """A local run must be able to use the device now; for Ray only the spelling is checked (the nodes decide)."""
-    import torch
-
-    from benchmark.core.adapter import resolve_device
-    from benchmark.sweep.files import SweepError
-
-    allowed = f"device must be auto, cpu, cuda or cuda:N (or mps), got {device!r}"
-    if device == "auto":
-        return
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise SweepError(allowed) from None
-    if parsed.type not in DEVICE_TYPES:
-        raise SweepError(allowed)
-    if backend == "ray":
-        return
-    try:
-        resolve_device(device)
-    except (ValueError, RuntimeError) as error:
-        raise SweepError(str(error) if "device" in str(error) else allowed) from None
-    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
-        raise SweepError(f"device {device!r} was requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise SweepError(f"device {device!r} was requested but MPS is not available (use device=auto or cpu)")
-
-
-def _absolute(include: str) -> str:
-    """Plugin files are given to workers as absolute paths (their working folder may differ)."""
-    path = Path(include)
-    return str(path.resolve()) if include.endswith(".py") or path.is_file() else include
+        return getattr(plan, name)
+    raise AttributeError(f"module 'benchmark.api' has no attribute {name!r}")

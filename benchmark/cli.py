@@ -38,6 +38,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; `--include` is accepted by every command."""
     import benchmark
+    from benchmark.sweep.backends import BACKENDS
 
     plugin = _Parser(add_help=False)
     plugin.add_argument(
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="DIR", help="runs folder (default: runs)")
     run.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     run.add_argument("-j", "--jobs", type=_positive_int, help="runs in parallel (local backend; default 1)")
-    run.add_argument("--backend", choices=("local", "ray"), help="local process pool (default) or Ray (honours RAY_ADDRESS)")
+    run.add_argument("--backend", choices=BACKENDS, help="local process pool (default) or Ray (honours RAY_ADDRESS)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or lines, warnings and errors only (the final table still prints)")
     run.add_argument("--wide", action="store_true", help="print the full markdown leaderboard instead of the compact table")
     run.add_argument(
@@ -363,7 +364,7 @@ def _writable(action: Any, path: Any) -> Any:
 
 
 def _check_device(device: str, backend: str) -> None:
-    from benchmark.api import check_device
+    from benchmark.sweep.plan import check_device
 
     check_device(device, backend)
 
@@ -529,9 +530,26 @@ def command_export(args: argparse.Namespace) -> int:
 def command_reclock(args: argparse.Namespace) -> int:
     """Re-read protocol-1.0 runs with 2.0's clock definitions into --out."""
     from benchmark.analysis.reclock import reclock_runs
-    from benchmark.api import check_output
+    from benchmark.sweep.plan import check_output
 
     out = check_output(Path(args.out))
     written = _writable(lambda: reclock_runs(args.runs, out), out)
     logger.info("re-read %d protocol-1.0 runs into %s (render them with: python -m benchmark leaderboard %s)", len(written), out, out)
     return 0
+
+
+__all__ = [
+    "EXIT_USER_ERROR",
+    "EXIT_RUN_FAILED",
+    "EXIT_INTERRUPTED",
+    "UsageError",
+    "build_parser",
+    "main",
+    "command_run",
+    "command_list",
+    "command_leaderboard",
+    "command_plot",
+    "command_basins",
+    "command_export",
+    "command_reclock",
+]

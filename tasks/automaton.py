@@ -134,3 +134,6 @@ class AutomatonTask(Task):
 
     def num_valid(self) -> int:
         return 2**self.config.width  # type: ignore[attr-defined]
+
+
+__all__ = ["MAX_RADIUS", "MAX_TABLE_WIDTH", "AutomatonConfig", "AutomatonTask"]

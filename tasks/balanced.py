@@ -85,3 +85,6 @@ class BalancedTask(GridTask):
     def num_valid(self) -> int:
         group_size = self.config.G  # type: ignore[attr-defined]
         return math.comb(group_size, group_size // 2) ** len(self.groups)
+
+
+__all__ = ["BalancedConfig", "BalancedTask"]

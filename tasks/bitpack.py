@@ -17,7 +17,7 @@ CHUNK = 1 << 15  # rows per pass: the working set stays in cache
 WORD_BITS = 64
 
 
-def pack_rows(flat: np.ndarray) -> np.ndarray:
+def _pack_rows(flat: np.ndarray) -> np.ndarray:
     """(n, cells) 0/1 uint8 -> (n, ceil(cells/8)) bytes; cell 8j+i is bit 7-i of byte j."""
     return np.packbits(flat, axis=1)
 
@@ -69,7 +69,7 @@ class PackedRule:
         """(n, words) uint64: the combined statistic of 0/1 uint8 samples `(n, cells)`."""
         out = np.empty((len(flat), self.words), dtype=np.uint64)
         for start in range(0, len(flat), CHUNK):
-            columns = np.ascontiguousarray(pack_rows(flat[start : start + CHUNK]).T)
+            columns = np.ascontiguousarray(_pack_rows(flat[start : start + CHUNK]).T)
             for word in range(self.words):
                 out[start : start + CHUNK, word] = self._accumulate(columns, word)
         return out
@@ -85,7 +85,7 @@ class PackedRule:
         """bool[n]: every constraint holds, for 0/1 uint8 samples `(n, cells)`; chunked to stay in cache."""
         result = np.empty(len(flat), dtype=bool)
         for start in range(0, len(flat), CHUNK):
-            columns = np.ascontiguousarray(pack_rows(flat[start : start + CHUNK]).T)
+            columns = np.ascontiguousarray(_pack_rows(flat[start : start + CHUNK]).T)
             ok = self._accumulate(columns, 0) == self.target[0]
             for word in range(1, self.words):
                 ok &= self._accumulate(columns, word) == self.target[word]
@@ -93,7 +93,7 @@ class PackedRule:
         return result
 
 
-def field_layout(num_fields: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _field_layout(num_fields: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Word index and bit shift of each of `num_fields` bit fields of `width` bits packed into uint64 words."""
     per_word = WORD_BITS // width
     index = np.arange(num_fields)
@@ -107,7 +107,7 @@ def membership_contributions(members: np.ndarray, width: int) -> tuple[np.ndarra
     `1 << shift` in the word of every constraint it belongs to.
     """
     num_constraints, cells = members.shape
-    word, shift = field_layout(num_constraints, width)
+    word, shift = _field_layout(num_constraints, width)
     words = int(word.max()) + 1 if num_constraints else 1
     contributions = np.zeros((cells, words), dtype=np.uint64)
     for k in range(num_constraints):
@@ -121,3 +121,6 @@ def fields_target(values: np.ndarray, word: np.ndarray, shift: np.ndarray, words
     for k, value in enumerate(np.asarray(values, dtype=np.uint64)):
         target[word[k]] += value << np.uint64(shift[k])
     return target
+
+
+__all__ = ["CHUNK", "WORD_BITS", "PackedRule", "membership_contributions", "fields_target"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def row_reduce(matrix: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def _row_reduce(matrix: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Reduced row echelon form over GF(2) (zero rows dropped) and its pivot columns."""
     reduced = (np.asarray(matrix) % 2).astype(np.uint8)
     rows, cols = reduced.shape
@@ -34,13 +34,13 @@ def row_reduce(matrix: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
 def rank(matrix: np.ndarray) -> int:
     """Rank over GF(2)."""
-    return len(row_reduce(matrix)[1])
+    return len(_row_reduce(matrix)[1])
 
 
 def null_space(matrix: np.ndarray) -> np.ndarray:
     """Basis `(cells - rank, cells)` uint8 of {z : matrix z = 0 (mod 2)}, one row per free column."""
     cols = np.asarray(matrix).shape[1]
-    reduced, pivots = row_reduce(matrix)
+    reduced, pivots = _row_reduce(matrix)
     free = [c for c in range(cols) if c not in set(pivots)]
     basis = np.zeros((len(free), cols), dtype=np.uint8)
     for i, column in enumerate(free):
@@ -53,7 +53,7 @@ def particular_solution(matrix: np.ndarray, target: np.ndarray) -> np.ndarray | 
     """One x with `matrix x = target (mod 2)` (free variables 0), or None when the system is inconsistent."""
     matrix = np.asarray(matrix)
     augmented = np.concatenate([matrix % 2, (np.asarray(target) % 2).reshape(-1, 1)], axis=1)
-    reduced, pivots = row_reduce(augmented)
+    reduced, pivots = _row_reduce(augmented)
     cols = matrix.shape[1]
     if pivots and pivots[-1] == cols:
         return None
@@ -69,3 +69,6 @@ def span_sample(offset: np.ndarray, basis: np.ndarray, n: int, rng: np.random.Ge
     for j, vector in enumerate(basis):  # XOR in each basis vector where its coefficient is 1 (no BLAS threads)
         points ^= coefficients[:, j : j + 1] & vector
     return points
+
+
+__all__ = ["rank", "null_space", "particular_solution", "span_sample"]

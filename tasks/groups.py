@@ -40,3 +40,6 @@ def require_layout(config: object, layout: str, layout_seed: int) -> None:
     """A known layout and a non-negative layout seed."""
     require(layout in LAYOUTS, config, "layout", f"one of {', '.join(LAYOUTS)}", layout)
     require(layout_seed >= 0, config, "layout_seed", "a non-negative integer", layout_seed)
+
+
+__all__ = ["LAYOUTS", "MAX_SIDE", "MAX_CELLS", "partition", "require_group_size", "require_grid", "require_layout"]

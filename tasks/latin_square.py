@@ -149,3 +149,6 @@ def _move(cube: np.ndarray, chains: np.ndarray, improper: np.ndarray, bad_cell: 
     cube[chains, r2, c2, s2] -= 1
     improper[chains] = cube[chains, r2, c2, s2] == -1
     bad_cell[chains] = np.stack([r2, c2, s2], axis=1)
+
+
+__all__ = ["MAX_ORDER", "EXACT_MAX_ORDER", "REDUCED_COUNTS", "mixing_steps", "LatinSquareConfig", "LatinSquareTask", "jacobson_matthews"]

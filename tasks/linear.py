@@ -70,3 +70,6 @@ class LinearRuleTask(Task):
 
     def num_valid(self) -> int:
         return 2 ** (self.size - self._rank)
+
+
+__all__ = ["LinearRuleTask"]

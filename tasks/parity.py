@@ -77,3 +77,6 @@ class ParityTask(LinearRuleTask, GridTask):
 
     def chance_valid(self) -> float:
         return 2.0**-self.num_groups
+
+
+__all__ = ["PARITIES", "ParityConfig", "ParityTask"]

@@ -51,3 +51,6 @@ class RowColParityTask(LinearRuleTask, GridTask):
         checks = np.zeros((len(segments), height * width), dtype=np.uint8)
         np.put_along_axis(checks, segments, 1, axis=1)
         return checks, np.zeros(len(segments), dtype=np.uint8)
+
+
+__all__ = ["RowColParityConfig", "RowColParityTask"]

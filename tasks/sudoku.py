@@ -75,10 +75,10 @@ class SudokuTask(UnitPuzzleTask):
 
 def fill_and_shuffle(n: int, box: int, rng: np.random.Generator) -> np.ndarray:
     """`n` Sudoku grids of order box² from a randomised fill, each then moved by a uniform random symmetry."""
-    return shuffle_symmetries(random_fill(n, box, rng), box, rng)
+    return _shuffle_symmetries(_random_fill(n, box, rng), box, rng)
 
 
-def random_fill(n: int, box: int, rng: np.random.Generator) -> np.ndarray:
+def _random_fill(n: int, box: int, rng: np.random.Generator) -> np.ndarray:
     """`n` valid grids `(n, order, order)` built by fewest-candidates-first random filling, restarting dead ends."""
     order = box * box
     out = np.empty((n, order * order), dtype=SAMPLE_DTYPE)
@@ -129,7 +129,7 @@ def _fill_attempt(m: int, box: int, rng: np.random.Generator) -> tuple[np.ndarra
     return grids, alive
 
 
-def shuffle_symmetries(grids: np.ndarray, box: int, rng: np.random.Generator) -> np.ndarray:
+def _shuffle_symmetries(grids: np.ndarray, box: int, rng: np.random.Generator) -> np.ndarray:
     """Apply to each grid an independent uniform element of the Sudoku symmetry group (relabel, bands, rows, stacks, columns, transpose)."""
     n, order, _ = grids.shape
     relabel = np.argsort(rng.random((n, order)), axis=1).astype(SAMPLE_DTYPE)
@@ -147,3 +147,6 @@ def _band_preserving_permutations(n: int, box: int, rng: np.random.Generator) ->
     band_order = np.argsort(rng.random((n, box)), axis=1)
     within = np.argsort(rng.random((n, box, box)), axis=2)
     return (band_order[:, :, None] * box + within).reshape(n, box * box)
+
+
+__all__ = ["ORDERS", "GRID_COUNTS", "ENUMERATED_ORDERS", "SudokuConfig", "SudokuTask", "fill_and_shuffle"]

@@ -28,7 +28,7 @@ def box_units(order: int, box: int) -> np.ndarray:
     return cells.transpose(0, 2, 1, 3).reshape(order, order)
 
 
-def symbol_bits(flat: np.ndarray, bad: np.ndarray | None) -> np.ndarray:
+def _symbol_bits(flat: np.ndarray, bad: np.ndarray | None) -> np.ndarray:
     """1 << symbol for every cell (uint32), 0 for out-of-range cells so their units cannot complete."""
     bits = np.left_shift(np.uint32(1), flat.astype(np.uint32))
     if bad is not None:
@@ -36,7 +36,7 @@ def symbol_bits(flat: np.ndarray, bad: np.ndarray | None) -> np.ndarray:
     return bits
 
 
-def units_complete(bits: np.ndarray, units: np.ndarray, num_symbols: int) -> np.ndarray:
+def _units_complete(bits: np.ndarray, units: np.ndarray, num_symbols: int) -> np.ndarray:
     """bool[n, U]: each unit holds every symbol (its k cells' bits OR to the full mask)."""
     acc = bits[:, units[:, 0]]
     for j in range(1, units.shape[1]):
@@ -100,10 +100,13 @@ class UnitPuzzleTask(Task):
     def satisfied(self, x: np.ndarray) -> np.ndarray:
         """bool[n, U]: which units hold every symbol once (a unit with an out-of-range cell fails)."""
         flat, bad = self.as_symbols(x)
-        return units_complete(symbol_bits(flat, bad), self.units, self.order)
+        return _units_complete(_symbol_bits(flat, bad), self.units, self.order)
 
     def is_valid(self, x: np.ndarray) -> np.ndarray:
         return self.satisfied(x).all(axis=1)
 
     def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
         return self.satisfied(x).mean(axis=1)
+
+
+__all__ = ["line_units", "box_units", "enumerate_grids", "UnitPuzzleTask"]

@@ -58,3 +58,6 @@ class XorCodeTask(LinearRuleTask, GridTask):
         checks = np.zeros((cfg.num_checks, cells), dtype=np.uint8)
         np.put_along_axis(checks, members, 1, axis=1)
         return checks, np.zeros(cfg.num_checks, dtype=np.uint8)
+
+
+__all__ = ["XorCodeConfig", "XorCodeTask"]

@@ -272,3 +272,25 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 def _fmt_radius(radius: float, low: float, high: float) -> str:
     return f"{radius:.3g} [{low:.3g}, {high:.3g}]"
+
+
+__all__ = [
+    "PROBE_CLASSES",
+    "OUTCOMES",
+    "BASINS_FILE",
+    "SUMMARY_FILE",
+    "PLOT_FILE",
+    "DEFAULT_SIGMAS",
+    "BasinConfig",
+    "Probes",
+    "draw_probes",
+    "landings",
+    "probe_outcomes",
+    "basin_radius",
+    "radius_interval",
+    "summarise",
+    "kept_checkpoints",
+    "analyse_run",
+    "radius_table",
+    "render_markdown",
+]

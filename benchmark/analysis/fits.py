@@ -100,3 +100,6 @@ def _fit(members: Sequence[Record], law: str) -> ScalingFit:
         points=points,
         fit=fit,
     )
+
+
+__all__ = ["TAU_MEM_LAW", "TAU_RULE_LAW", "ScalingFit", "scaling_fits"]

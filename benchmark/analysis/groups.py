@@ -261,3 +261,21 @@ def predictions(groups: Sequence[GroupSummary]) -> list[Prediction]:
 def _prediction_key(group: GroupSummary) -> str:
     reading = {knob: group.protocol.get(knob) for knob in RULE_READING}
     return canonical_json([group.adapter, group.adapter_config, group.task, group.task_config, group.clocks_version, reading])
+
+
+__all__ = [
+    "CLOCK_NAMES",
+    "RULE_READING",
+    "WindowSummary",
+    "GroupSummary",
+    "group_key",
+    "clocks_version",
+    "aggregate",
+    "summarise_cell",
+    "clock_summary",
+    "window_from_medians",
+    "Prediction",
+    "predict_window",
+    "measured_window",
+    "predictions",
+]

@@ -112,3 +112,6 @@ def reclock_runs(roots: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     if not written:
         raise RecordError(f"no record.json under {', '.join(map(str, roots))}")
     return written
+
+
+__all__ = ["MISSING_IN_V1", "reclocked_rows", "reclock_record", "reclock_runs"]

@@ -581,3 +581,32 @@ def clustered_slope(
 def _leave_one_out_missing(x: np.ndarray, y: np.ndarray, censored: np.ndarray, seed_index: np.ndarray, seeds: int) -> np.ndarray:
     """bool[seeds]: True where leaving that seed out leaves no fit."""
     return ~np.isfinite(seed_jackknife_rows(x[None, :], y[None, :], censored[None, :], seed_index[None, :], seeds).leave_one_out[0])
+
+
+__all__ = [
+    "MEDIAN_TARGET",
+    "MEDIAN_MINIMUM",
+    "median_coverage",
+    "median_rank",
+    "order_statistics",
+    "censored_medians",
+    "MedianSummary",
+    "median_summary",
+    "REASONS",
+    "TobitRows",
+    "tobit_rows",
+    "TobitFit",
+    "tobit_fit",
+    "SLOPE_CONFIDENCE",
+    "JackknifeRows",
+    "seed_jackknife_rows",
+    "jackknife_interval",
+    "SLOPE_CONFIDENCES",
+    "SLOPE_MAX_CENSORED_SHARE",
+    "SLOPE_METHOD",
+    "SLOPE_REASONS",
+    "SlopeRows",
+    "clustered_slope_rows",
+    "SlopeFit",
+    "clustered_slope",
+]

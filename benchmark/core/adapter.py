@@ -8,6 +8,7 @@ inside the adapter, never at module import, so `python -m benchmark list` stays 
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from abc import ABC, abstractmethod
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 
-from benchmark.core.config import BaseConfig, require
+from benchmark.core.config import BaseConfig, ConfigError, require
 
 if TYPE_CHECKING:  # pragma: no cover
     from benchmark.core.task import Task
@@ -61,6 +62,7 @@ class Adapter(ABC):
         task: Task | None = None,
     ) -> None:
         config.validate()
+        require_classmethod_check_data(type(self))
         type(self).check_data(config, data)
         self.config = config
         self.data = data
@@ -135,6 +137,24 @@ class Exportable(Protocol):
     def export(self, directory: str | os.PathLike[str]) -> dict[str, Any]: ...
 
 
+def require_classmethod_check_data(adapter_class: type[Adapter], name: str = "") -> None:
+    """Refuse an adapter whose `check_data` is the 0.1 instance method `check_data(self, data)`: one line naming the fix.
+
+    Since 1.0 the hook is a classmethod (checked before any model is built); the 0.1 form would die in a TypeError.
+    """
+    for owner in adapter_class.__mro__:
+        method = owner.__dict__.get("check_data")
+        if method is None:
+            continue
+        if inspect.isfunction(method):  # a plain function in the class body: an instance method
+            label = f"adapter {name!r} ({owner.__module__}.{owner.__qualname__})" if name else f"adapter {owner.__module__}.{owner.__qualname__}"
+            raise ConfigError(
+                f"{label}: check_data(self, data) is the 0.1 form; since 1.0 check_data is a classmethod: "
+                "write `@classmethod def check_data(cls, config, data)` and call `super().check_data(config, data)`"
+            )
+        return
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
     """`"auto"` picks CUDA when present, else CPU; anything else is passed to `torch.device`."""
     if isinstance(device, torch.device):
@@ -148,3 +168,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but CUDA is not available (use device=auto or cpu)")
     return resolved
+
+
+__all__ = ["DataSpec", "AdapterConfig", "Adapter", "Denoiser", "Exportable", "require_classmethod_check_data", "resolve_device"]

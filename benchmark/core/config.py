@@ -41,7 +41,7 @@ class BaseConfig:
             if expected is bool and not isinstance(value, bool):
                 raise ConfigError(f"{where} must be true or false, got {_shown(value)}")
             if expected in (int, float):
-                check_number(value, expected, where, field.metadata)
+                _check_number(value, expected, where, field.metadata)
             if expected is str and not isinstance(value, str):
                 raise ConfigError(f"{where} must be a string, got {_shown(value)}")
             if typing.get_origin(expected) is tuple:
@@ -50,7 +50,7 @@ class BaseConfig:
                     raise ConfigError(f"{where} must be a comma-separated tuple, got {_shown(value)}")
                 if item_type in (int, float):
                     for item in value:
-                        check_number(item, item_type, where, field.metadata)
+                        _check_number(item, item_type, where, field.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every field (for run specs and records).
@@ -82,7 +82,7 @@ def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) 
             suggestion = did_you_mean(name, list(fields))
             allowed = ", ".join(fields) or "(none)"
             raise ConfigError(f"unknown knob {_shown(name)} for {config_class.__name__}{suggestion} (allowed: {allowed})")
-    values = {name: coerce(value, hints.get(name), f"{config_class.__name__}.{name}") for name, value in knobs.items()}
+    values = {name: _coerce(value, hints.get(name), f"{config_class.__name__}.{name}") for name, value in knobs.items()}
     try:
         config = config_class(**values)
     except (TypeError, ValueError) as error:
@@ -100,7 +100,7 @@ def did_you_mean(name: str, known: list[str]) -> str:
     return f"; did you mean {by_lower[hint[0]]!r}?" if hint else ""
 
 
-def coerce(value: Any, expected: Any, where: str) -> Any:
+def _coerce(value: Any, expected: Any, where: str) -> Any:
     """Turn a CLI/YAML string into the declared type (int, float, bool, str, tuple); leave typed values alone."""
     if not isinstance(value, str) or expected in (None, str, Any):
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -123,7 +123,7 @@ def coerce(value: Any, expected: Any, where: str) -> Any:
             return float(text)
         if typing.get_origin(expected) is tuple:
             (item_type, *_) = typing.get_args(expected) or (str,)
-            return tuple(coerce(part, item_type, where) for part in text.replace("x", ",").split(",") if part)
+            return tuple(_coerce(part, item_type, where) for part in text.replace("x", ",").split(",") if part)
     except ValueError:
         raise ConfigError(f"{where} must be {_type_name(expected)}, got {_shown(value)}") from None
     return value
@@ -148,7 +148,7 @@ def describe_fields(config_class: type) -> list[dict[str, Any]]:
     return rows
 
 
-def check_number(value: Any, expected: type, where: str, metadata: Mapping[str, Any] | None = None) -> None:
+def _check_number(value: Any, expected: type, where: str, metadata: Mapping[str, Any] | None = None) -> None:
     """An int or float knob: the right type, finite (unless `allow_inf`), within int64 and the field's `min`/`max`."""
     metadata = metadata or {}
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -201,3 +201,6 @@ def _type_name(expected: Any) -> str:
     if typing.get_origin(expected) is tuple:
         return "a comma-separated tuple"
     return getattr(expected, "__name__", str(expected))
+
+
+__all__ = ["C", "INT64_MAX", "ConfigError", "BaseConfig", "build_config", "did_you_mean", "describe_fields", "require"]

@@ -61,3 +61,6 @@ def knob_value(value: Any) -> str:
             return ",".join(f"{key}={knob_value(item)}" for key, item in value)
         return "x".join(map(str, value))
     return str(value)
+
+
+__all__ = ["adapter_label", "format_bound", "format_clock", "format_percent", "format_window", "knob_value", "model_type"]

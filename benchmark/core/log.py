@@ -72,3 +72,6 @@ def configured(level: int | str = logging.INFO) -> Iterator[logging.Handler]:
             logger = logging.getLogger(name)
             logger.setLevel(old_level)
             logger.handlers[:] = handlers
+
+
+__all__ = ["LEVELS", "LOGGER_NAMES", "configure", "configured"]

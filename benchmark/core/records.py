@@ -401,3 +401,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
+
+
+__all__ = [
+    "RECORD_SCHEMA_VERSION",
+    "READABLE_SCHEMA_VERSIONS",
+    "RECORD_FILE",
+    "RecordError",
+    "Clock",
+    "Window",
+    "Record",
+    "write_json_atomic",
+    "write_text_atomic",
+    "file_mode",
+    "write_record",
+    "to_dict",
+    "read_record",
+    "find_record_files",
+    "load_records",
+    "WINDOW_STATUSES",
+]

@@ -21,7 +21,7 @@ class RegistryError(ValueError):
     """A name could not be registered or resolved; the message says which name and what is allowed."""
 
 
-def import_object(path: str) -> object:
+def _import_object(path: str) -> object:
     """Import `"package.module:Attribute"` and return the attribute."""
     module_name, sep, attribute = path.partition(":")
     if not sep or not module_name or not attribute:
@@ -78,14 +78,14 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """Resolve a registered name, a plugin's name, or a `"module:Class"` path to the class."""
         if ":" in name:
-            return import_object(name)  # type: ignore[return-value]
+            return _import_object(name)  # type: ignore[return-value]
         if name not in self._entries:
             self.load_entry_points()
         if name not in self._entries:
             raise RegistryError(self._unknown_message(name))
         entry = self._entries[name]
         if isinstance(entry, str):
-            resolved = import_object(entry)
+            resolved = _import_object(entry)
             self._entries[name] = resolved  # type: ignore[assignment]
             try:
                 resolved.registered_name = name
@@ -152,3 +152,6 @@ def _qualified_name(target: object) -> str:
 
 def _describe(entry: object) -> str:
     return entry if isinstance(entry, str) else _qualified_name(entry)
+
+
+__all__ = ["T", "RegistryError", "Registry"]

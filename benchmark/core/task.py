@@ -167,3 +167,6 @@ def sample_keys(x: np.ndarray, num_symbols: int) -> np.ndarray:
     width = packed.shape[1]
     # Fixed width makes numpy's stripping of trailing NUL bytes injective, so equality stays exact.
     return np.ascontiguousarray(packed).view(f"S{max(width, 1)}").reshape(len(x))
+
+
+__all__ = ["SAMPLE_DTYPE", "TaskConfig", "Task", "out_of_range", "GridTask", "sample_keys"]

@@ -178,3 +178,6 @@ def _display(clock: dict[str, Any]) -> str:
         return "n/a"
     value = f"{clock['step']:.0f}"
     return f"> {value}" if clock.get("censored") else value
+
+
+__all__ = ["EXPORT_FILE", "CARD_FILE", "CARD_METRICS", "ExportError", "checkpoint_path", "export_run", "load_exported", "model_card"]

@@ -366,3 +366,6 @@ def write(board: Mapping[str, Any], markdown_path: str | Path | None = None, jso
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return markdown
+
+
+__all__ = ["LEADERBOARD_SCHEMA_VERSION", "COLUMNS", "PROTOCOL_FIELDS", "build", "methods", "to_json", "to_markdown", "write"]

@@ -194,3 +194,6 @@ def plot_basins(summary: dict[str, Any], out: str | os.PathLike[str]) -> Path:
     figure.savefig(out, dpi=120)
     plt.close(figure)
     return out
+
+
+__all__ = ["CURVES", "PlotError", "require_pyplot", "plot_all", "plot_run", "plot_tau_vs_n", "plot_tau_rule_vs_complexity", "plot_basins"]

@@ -148,4 +148,4 @@ def _shorten(text: str, limit: int) -> str:
     return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
 
 
-__all__: Sequence[str] = ("compact_table", "summary_text", "COMPACT_COLUMNS")
+__all__: Sequence[str] = ("compact_table", "summary_text", "COMPACT_COLUMNS", "WIDTH")

@@ -2,11 +2,11 @@
 
 Each tracker is a `benchmark.run.callbacks.Callback` registered by name, so that every worker process and Ray
 task builds its own from the names and knobs in the run options (`"tensorboard"`, `"wandb:project=x"`,
-`"my_pkg.hooks:MyCallback"`); no live object is pickled across processes. Built in, no extra packages:
+`"my_pkg.hooks:MyCallback"`); no live object is pickled across processes. Built in (base dependencies only):
 
 - `jsonl`: one JSON line per eval and per finished run, for the whole sweep (default `<output>/evals.jsonl`);
 - `csv`: one line per eval for the whole sweep (default `<output>/evals.csv`);
-- `tensorboard`: event files in each run folder (`<run>/tensorboard/`): `tensorboard --logdir runs/`.
+- `tensorboard`: event files in each run folder (`<run>/tensorboard/`, written by tensorboardX): `tensorboard --logdir runs/`.
 
 Optional: `wandb` (`pip install "two-clocks[wandb]"`; `mode=offline` or WANDB_MODE=offline without a
 network) and `mlflow` (`pip install "two-clocks[mlflow]"`; `tracking_uri=` or MLFLOW_TRACKING_URI, else a
@@ -23,10 +23,8 @@ import json
 import logging
 import math
 import os
-import socket
-import struct
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,107 +234,31 @@ class CSVSink(Callback):
 
 
 class TensorBoardTracker(Callback):
-    """Scalars `eval/<metric>` and `clocks/<clock>` (once fired) per eval step, in `<run>/tensorboard/` (or `logdir/<run_id>`)."""
+    """Scalars `eval/<metric>` and `clocks/<clock>` (once fired) per eval step, in `<run>/tensorboard/` (or `logdir/<run_id>`).
+
+    Event files are written by tensorboardX (a base dependency): a resumed run adds a new event file beside the old one.
+    """
 
     def __init__(self, logdir: str | None = None) -> None:
         self.logdir = logdir
-        self.writer: EventFileWriter | None = None
+        self.writer: Any = None
 
     def on_run_start(self, spec: RunSpec, directory: Path, resumed_at_step: int) -> None:
+        from tensorboardX import SummaryWriter  # local: only a run that reports to TensorBoard imports it
+
         target = Path(self.logdir) / spec.run_id if self.logdir else Path(directory) / "tensorboard"
-        self.writer = EventFileWriter(target)
+        # tensorboardX names files by the second and opens them "wb": the suffix keeps a resume in the same second from overwriting
+        self.writer = SummaryWriter(logdir=str(target), filename_suffix=f".{os.getpid()}.{time.time_ns()}.two-clocks")
 
     def on_eval(self, spec: RunSpec, row: Mapping[str, Any], clocks: Mapping[str, Any]) -> None:
         assert self.writer is not None
-        self.writer.add_scalars(int(row["step"]), scalars(row, clocks))
+        for tag, value in scalars(row, clocks).items():
+            self.writer.add_scalar(tag, value, int(row["step"]))
+        self.writer.flush()  # a live `tensorboard --logdir` sees every eval as it lands
 
     def on_run_end(self, spec: RunSpec, record: Record) -> None:
         if self.writer is not None:
             self.writer.close()
-
-
-class EventFileWriter:
-    """TensorBoard's `events.out.tfevents.*` format: TFRecord framing (CRC-32C) around `Event` protobufs.
-
-    Only what scalars need is encoded by hand: Event{wall_time=1, step=2, file_version=3, summary=5},
-    Summary{value=1}, Summary.Value{tag=1, simple_value=2}.
-    """
-
-    def __init__(self, logdir: str | os.PathLike[str]) -> None:
-        self.logdir = Path(logdir)
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.{os.getpid()}.two-clocks"
-        self.path = self.logdir / name
-        self._handle = open(self.path, "ab")
-        self._write_event(_field_bytes(3, b"brain.Event:2"))
-
-    def add_scalars(self, step: int, values: Mapping[str, float], wall_time: float | None = None) -> None:
-        summary = b"".join(_field_bytes(1, _field_bytes(1, tag.encode()) + _field_fixed32(2, float(value))) for tag, value in values.items())
-        self._write_event(_field_varint(2, int(step)) + _field_bytes(5, summary), wall_time)
-
-    def _write_event(self, body: bytes, wall_time: float | None = None) -> None:
-        event = _field_fixed64(1, time.time() if wall_time is None else wall_time) + body
-        header = struct.pack("<Q", len(event))
-        self._handle.write(header + struct.pack("<I", _masked_crc(header)) + event + struct.pack("<I", _masked_crc(event)))
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # int64 two's complement, as protobuf encodes negative numbers
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field_varint(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _field_fixed64(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 1) + struct.pack("<d", value)
-
-
-def _field_fixed32(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 5) + struct.pack("<f", value)
-
-
-def _field_bytes(number: int, value: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
-
-
-def _crc32c_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC32C_TABLE = _crc32c_table()
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli), as TFRecord framing uses it."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def _masked_crc(data: bytes) -> int:
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 # --- optional: Weights & Biases, MLflow ----------------------------------------------------------------
@@ -441,4 +363,23 @@ def names() -> list[str]:
     return CALLBACKS.names()
 
 
-__all__: Sequence[str] = ("CALLBACKS", "register_callback", "build", "build_all", "check", "names", "TrackerError", "EventFileWriter", "crc32c")
+__all__ = [
+    "CALLBACKS",
+    "register_callback",
+    "TrackerError",
+    "parse",
+    "build",
+    "check",
+    "build_all",
+    "require",
+    "identity",
+    "clock_fields",
+    "scalars",
+    "record_summary",
+    "JSONLSink",
+    "CSVSink",
+    "TensorBoardTracker",
+    "WandbTracker",
+    "MLflowTracker",
+    "names",
+]

@@ -88,3 +88,6 @@ class StreamSampler:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
+
+
+__all__ = ["BatchSampler", "TrainingSetSampler", "StreamSampler"]

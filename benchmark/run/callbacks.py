@@ -46,3 +46,6 @@ class CallbackList:
             except Exception as error:  # noqa: BLE001 - a tracker must never lose the run
                 logger.warning("callback %s failed in %s (%s: %s); it is disabled for the rest of this run", type(callback).__name__, hook, type(error).__name__, error)
                 self._active.remove(callback)
+
+
+__all__ = ["Callback", "CallbackList"]

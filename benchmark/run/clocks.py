@@ -156,3 +156,6 @@ def read_clocks(rows: Sequence[Mapping[str, Any]], protocol: Any, *, batch_size:
 def rule_unreadable(rows: Sequence[Mapping[str, Any]], hold: int) -> bool:
     """True when the last `hold` evals left too few non-copies to read the rule curve (it is undefined there)."""
     return len(rows) >= hold and all(row.get("noncopy_valid_norm") is None for row in rows[-hold:])
+
+
+__all__ = ["CLOCK_CURVES", "COPY_CLOCKS", "first_held_index", "crossing_step", "read_clock", "not_applicable", "to_epochs", "read_window", "window_height_and_area", "read_clocks", "rule_unreadable"]

@@ -71,3 +71,6 @@ def draw_sets(task: Task, n_train: int, seed: int) -> tuple[np.ndarray, np.ndarr
     exclude = KeySet(task.key(train)) if disjoint else None
     control = draw_distinct(task, n_train, np.random.default_rng(derived_seed(seed, "control")), exclude)
     return train, control, disjoint
+
+
+__all__ = ["MAX_DRAWS_PER_SAMPLE", "MIN_DRAW", "derived_seed", "check_n_train", "draw_distinct", "draw_sets"]

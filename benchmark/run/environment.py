@@ -83,3 +83,6 @@ def describe_environment(device: Any) -> dict[str, Any]:
         "cpu_capability": capability,
         "gpu": gpu,
     }
+
+
+__all__ = ["PACKAGE_ROOT", "package_version", "git_commit", "cpu_model", "describe_environment"]

@@ -179,3 +179,6 @@ def normalise_validity(valid: float, chance: float) -> float:
     if chance >= 1.0:
         return 1.0  # every array is valid: the rule is vacuous and validity carries no information
     return (valid - chance) / (1.0 - chance)
+
+
+__all__ = ["WILSON_Z", "wilson_interval", "FRACTIONS", "TRAINING_SET_FIELDS", "KeySet", "NEAREST_BINS", "SampleMetrics", "normalise_validity"]

@@ -17,7 +17,7 @@ import numpy as np
 CHUNK_WORDS = 1 << 21  # XOR results held at once (16 MiB of uint64)
 
 
-def pack_codes(samples: np.ndarray, num_symbols: int) -> np.ndarray:
+def _pack_codes(samples: np.ndarray, num_symbols: int) -> np.ndarray:
     """(n, *shape) in-range symbols → (n, words) uint64; cell Hamming distance = popcount(xor) / bits per difference."""
     samples = np.asarray(samples)
     flat = samples.reshape(len(samples), math.prod(samples.shape[1:]))
@@ -41,7 +41,7 @@ class HammingIndex:
 
     def __init__(self, references: np.ndarray, num_symbols: int) -> None:
         self.num_symbols = num_symbols
-        self.codes = pack_codes(references, num_symbols)
+        self.codes = _pack_codes(references, num_symbols)
         self.bits_per_difference = 1 if num_symbols <= 2 else 2
 
     def __len__(self) -> int:
@@ -49,7 +49,7 @@ class HammingIndex:
 
     def nearest(self, samples: np.ndarray) -> np.ndarray:
         """int64[n]: the smallest number of cells in which each sample differs from a reference (cells + 1 if none)."""
-        queries = pack_codes(samples, self.num_symbols)
+        queries = _pack_codes(samples, self.num_symbols)
         cells = math.prod(np.asarray(samples).shape[1:])
         if len(self.codes) == 0:
             return np.full(len(queries), cells + 1, dtype=np.int64)
@@ -62,3 +62,6 @@ class HammingIndex:
             total = differing[:, :, 0].astype(np.uint16) if words == 1 else differing.sum(axis=2, dtype=np.uint16)
             out[start : start + rows] = total.min(axis=1)
         return out // self.bits_per_difference
+
+
+__all__ = ["CHUNK_WORDS", "HammingIndex"]

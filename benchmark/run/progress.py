@@ -169,4 +169,4 @@ class PlainProgress:
             self._emit(self._clock(), final=True)
 
 
-__all__ = ["BarProgress", "PlainProgress", "eval_fields", "format_duration", "progress", "run_name", "run_summary"]
+__all__ = ["BarProgress", "MIN_ETA_STEPS", "PLAIN_EVERY_S", "PlainProgress", "eval_fields", "format_duration", "progress", "run_name", "run_summary"]

@@ -54,7 +54,21 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log-spaced evals are far apart
 
-__all__ = ["run", "run_dir", "is_finished", "load_metrics", "check_spec", "build_task", "build_adapter"]
+__all__ = [
+    "run",
+    "run_dir",
+    "is_finished",
+    "load_metrics",
+    "check_spec",
+    "check_data_fits",
+    "check_adapter",
+    "check_memory",
+    "sample_bytes",
+    "build_task",
+    "build_adapter",
+    "STOP_REASONS",
+    "CHECKPOINT_EVERY_S",
+]
 
 
 def build_task(spec: RunSpec) -> Any:
@@ -67,22 +81,43 @@ def build_task(spec: RunSpec) -> Any:
 
 
 def check_spec(spec: RunSpec) -> None:
-    """Every check `run` makes before training, without building the adapter: for validating a sweep up front."""
-    import adapters
-    from benchmark.core.adapter import DataSpec
-    from benchmark.core.config import build_config
+    """Every check `run` makes before training, plus the adapter's, without building the adapter: a spec checked alone.
 
+    A sweep is checked by `benchmark.sweep.plan` (which calls the same checks, once per run, before anything trains).
+    """
     task = build_task(spec)
+    check_data_fits(task, spec)
+    check_adapter(spec, task)
+
+
+def check_data_fits(task: Any, spec: RunSpec) -> None:
+    """The data checks `run` keeps when called directly: sample arrays fit this machine's memory, N ≤ the valid set."""
     check_memory(task, spec)
     if not spec.stream:
         check_n_train(task, spec.n_train)
+
+
+def check_adapter(spec: RunSpec, task: Any) -> Any:
+    """The spec's adapter config, validated: config version, knobs, the classmethod `check_data` on the task's data."""
+    import adapters
+    from benchmark.core.adapter import DataSpec, require_classmethod_check_data
+    from benchmark.core.config import build_config
+
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
     config = build_config(adapter_class.config_class, spec.adapter.config)
+    require_classmethod_check_data(adapter_class, spec.adapter.name)
     try:
         adapter_class.check_data(config, DataSpec(tuple(task.shape), task.num_symbols))
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    return config
+
+
+def sample_bytes(task: Any, spec: RunSpec) -> int:
+    """Bytes the run's sample arrays take: training and control sets (2N samples) and M eval samples as int64 with keys."""
+    sets = 0 if spec.stream else 2 * spec.n_train  # a stream run holds no training or control set
+    return (sets + 8 * spec.protocol.eval_samples) * task.size
 
 
 def check_memory(task: Any, spec: RunSpec) -> None:
@@ -92,8 +127,7 @@ def check_memory(task: Any, spec: RunSpec) -> None:
     (the adapter's output) plus their keys: about (2N + 8M)·cells bytes. The model itself is not counted.
     """
     total = _physical_memory()
-    sets = 0 if spec.stream else 2 * spec.n_train  # a stream run holds no training or control set
-    needed = (sets + 8 * spec.protocol.eval_samples) * task.size
+    needed = sample_bytes(task, spec)
     if total is not None and needed > total // 2:
         raise ConfigError(
             f"run {spec.run_id} needs about {needed / 2**30:.1f} GiB for its samples alone (N={spec.n_train}, "
@@ -142,14 +176,16 @@ def run(
     two processes never train one run: with `wait` (default) a run in progress elsewhere is waited for,
     else `RunInProgress` is raised. `restart` deletes what the run wrote and trains it from step 0 (the way
     out of a damaged run directory). The run trains on `spec.protocol.threads` torch threads, restored after.
+
+    Called directly (the Python `run()`, a worker on another machine), it keeps only the checks whose answer can
+    differ from the plan's: the task's config version (`build_task`), memory and N (`check_data_fits`); the adapter
+    checks its data when built. A sweep's `benchmark.sweep.plan.Plan` has made every check before any run starts.
     """
     directory = run_dir(output, spec)
     if not restart and is_finished(output, spec):
         return read_finished(directory, spec)
     task = build_task(spec)  # errors here come before any file or training
-    check_memory(task, spec)
-    if not spec.stream:
-        check_n_train(task, spec.n_train)
+    check_data_fits(task, spec)  # run() may be called with any spec: it keeps the checks whose answer depends on this machine
     open_run_dir(directory, spec.run_id)
     with run_lock(directory, spec.run_id, wait=wait), _torch_threads(spec.protocol.threads):
         if restart:

@@ -385,3 +385,35 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _json_line(row: Mapping[str, Any]) -> str:
     return json.dumps(row, sort_keys=True, allow_nan=False) + "\n"
+
+
+__all__ = [
+    "SPEC_FILE",
+    "METRICS_FILE",
+    "CHECKPOINT_FILE",
+    "CHECKPOINTS_DIR",
+    "LOCK_FILE",
+    "RUN_FILES",
+    "CHECKPOINT_FORMAT",
+    "WRITE_ERRNOS",
+    "RunDirError",
+    "RunInProgress",
+    "way_out",
+    "run_dir",
+    "is_finished",
+    "check_layout",
+    "open_run_dir",
+    "run_lock",
+    "clear_run",
+    "read_spec",
+    "prepare",
+    "read_finished",
+    "load_metrics",
+    "MetricsLog",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_state",
+    "encode_state",
+    "decode_state",
+    "writing",
+]

@@ -65,3 +65,6 @@ def _distinct(steps: np.ndarray, max_steps: int) -> np.ndarray:
     steps = np.clip(steps, floor, ceiling)
     steps = np.maximum.accumulate(steps - np.arange(count)) + np.arange(count)  # one step apart at least
     return np.minimum(steps, ceiling)
+
+
+__all__ = ["eval_steps"]

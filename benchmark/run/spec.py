@@ -202,3 +202,21 @@ def _freeze(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name.rsplit(":", 1)[-1]).strip("-").lower() or "x"
+
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "EVAL_SCHEDULES",
+    "BATCHING",
+    "STREAM",
+    "MAX_STEPS",
+    "MAX_EVAL_POINTS",
+    "MAX_EVAL_SAMPLES",
+    "MAX_HOLD",
+    "MAX_THREADS",
+    "ProtocolConfig",
+    "ComponentSpec",
+    "RunSpec",
+    "resolve_spec",
+    "canonical_json",
+]

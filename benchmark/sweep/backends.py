@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from benchmark.core.records import Record
 from benchmark.run.spec import RunSpec
 
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray")  # the one list: sweep files, flags and the plan check against it
 EXIT_INTERRUPTED = 130
 WORKER_STOP_TIMEOUT_S = 15.0  # a stopped worker finishes its current training step, then exits; killed after this
 RAY_CONNECT_TIMEOUT_S = 10.0  # how long `--backend ray` tries to reach RAY_ADDRESS before giving up
@@ -439,3 +439,25 @@ def run_ray(specs: Sequence[RunSpec], options: RunOptions, *, jobs: int = 1, rep
                 pass
         raise
     return outcomes
+
+
+__all__ = [
+    "BACKENDS",
+    "EXIT_INTERRUPTED",
+    "WORKER_STOP_TIMEOUT_S",
+    "RAY_CONNECT_TIMEOUT_S",
+    "BackendError",
+    "RunOptions",
+    "Outcome",
+    "SweepResult",
+    "execute",
+    "finished_outcome",
+    "warn_oversubscription",
+    "available_cores",
+    "run_one",
+    "stop_workers",
+    "run_local",
+    "gpus_per_run",
+    "check_ray_address",
+    "run_ray",
+]

@@ -17,7 +17,7 @@ import dataclasses
 import difflib
 import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,12 +25,12 @@ from typing import Any
 
 from benchmark.core.config import build_config
 from benchmark.run.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
+from benchmark.sweep.backends import BACKENDS
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
 MAX_YAML_DEPTH = 32  # a sweep file nests 5 levels (sweeps → block → adapters → {name: knobs} → values); 32 is plenty
 MAX_RUNS = 100_000  # runs in one sweep: far above any study, low enough that a typo cannot hang the expansion
 SMOKE_LIMITS = {"max_steps": 20, "eval_points": 3, "eval_samples": 32}  # a smoke run proves the pipes, not the science
-BACKENDS = ("local", "ray")
 SETTINGS_KEYS = ("output", "device", "jobs", "backend", "include")
 BLOCK_KEYS = ("tasks", "adapters", "n", "seeds", "protocol")
 TEXT_KEYS = ("name", "description")
@@ -410,18 +410,25 @@ def smoke_enabled(flag: bool = False) -> bool:
     return flag or os.environ.get(SMOKE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def shrink_for_smoke(protocol: ProtocolConfig) -> ProtocolConfig:
+def _shrink_for_smoke(protocol: ProtocolConfig) -> ProtocolConfig:
     """Cap max_steps, eval points and eval samples at `SMOKE_LIMITS` (smoke runs get their own run ids)."""
     return dataclasses.replace(protocol, **{name: min(getattr(protocol, name), cap) for name, cap in SMOKE_LIMITS.items()})
 
 
 def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
-    """Validate and resolve every run of the sweep (duplicates dropped, order kept); nothing trains."""
+    """Validate and resolve every run of the sweep (duplicates dropped, order kept); nothing trains.
+
+    The checks are the plan's (`benchmark.sweep.plan.plan_runs`): this returns the specs of its runs.
+    """
+    from benchmark.sweep.plan import plan_runs  # local: the plan stands on this module
+
+    return [run.spec for run in plan_runs(sweep, smoke=smoke)]
+
+
+def iter_specs(sweep: Sweep, *, smoke: bool = False) -> Iterator[RunSpec]:
+    """Every run of the sweep's products, resolved (knobs validated, defaults filled), in order, duplicates included."""
     if sweep.backend not in BACKENDS:
         raise SweepError(f"backend must be one of {', '.join(BACKENDS)}, got {sweep.backend!r}")
-    from benchmark.run.protocol import check_spec  # local: keeps `import benchmark.sweep.files` light
-
-    specs: dict[str, RunSpec] = {}
     for index, block in enumerate(sweep.blocks):
         where = f"{sweep.source}" + (f" sweeps[{index}]" if len(sweep.blocks) > 1 else "")
         for key, label in (("tasks", "tasks (--tasks)"), ("adapters", "adapters (--adapters)"), ("n", "training-set sizes (--n)")):
@@ -433,17 +440,13 @@ def expand(sweep: Sweep, *, smoke: bool = False) -> list[RunSpec]:
     for block in sweep.blocks:
         protocol = build_config(ProtocolConfig, dict(block.protocol))
         if smoke:
-            protocol = shrink_for_smoke(protocol)
+            protocol = _shrink_for_smoke(protocol)
         for task_choice in block.tasks:
             for task_knobs in task_choice.combinations():
                 for adapter_choice in block.adapters:
                     for adapter_knobs in adapter_choice.combinations():
                         for n_train, seed in itertools.product(block.n, block.seeds):
-                            spec = resolve_spec(task_choice.name, task_knobs, adapter_choice.name, adapter_knobs, n_train, seed, protocol)
-                            if spec.run_id not in specs:
-                                check_spec(spec)  # everything run() checks before training (e.g. N ≤ the valid set)
-                                specs[spec.run_id] = spec
-    return list(specs.values())
+                            yield resolve_spec(task_choice.name, task_knobs, adapter_choice.name, adapter_knobs, n_train, seed, protocol)
 
 
 def _block_size(block: Block) -> int:
@@ -459,3 +462,29 @@ def _block_size(block: Block) -> int:
         return total
 
     return choices(block.tasks) * choices(block.adapters) * len(block.n) * len(block.seeds)
+
+
+__all__ = [
+    "SMOKE_ENV",
+    "MAX_YAML_DEPTH",
+    "MAX_RUNS",
+    "SMOKE_LIMITS",
+    "SETTINGS_KEYS",
+    "BLOCK_KEYS",
+    "TEXT_KEYS",
+    "FILE_KEYS",
+    "SweepError",
+    "Choice",
+    "Block",
+    "Sweep",
+    "Overrides",
+    "parse_choice",
+    "parse_knob_list",
+    "default_job_text",
+    "load_sweep",
+    "parse_sweep_text",
+    "apply_overrides",
+    "smoke_enabled",
+    "expand",
+    "iter_specs",
+]

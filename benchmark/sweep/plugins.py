@@ -23,10 +23,10 @@ class PluginError(ValueError):
 
 def load_plugins(includes: Iterable[str]) -> list[ModuleType]:
     """Import every include (a `.py` path or a dotted module name), in order."""
-    return [load_plugin(include) for include in includes]
+    return [_load_plugin(include) for include in includes]
 
 
-def load_plugin(include: str) -> ModuleType:
+def _load_plugin(include: str) -> ModuleType:
     """Import one include; a path ending in `.py` (or naming an existing file) is loaded from the file."""
     path = Path(include)
     if include.endswith(".py") or path.is_file():
@@ -64,3 +64,6 @@ def _load_file(path: Path, include: str) -> ModuleType:
 
 def _identifier(text: str) -> str:
     return "".join(char if char.isalnum() else "_" for char in text)
+
+
+__all__ = ["PluginError", "load_plugins"]
