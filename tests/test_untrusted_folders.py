@@ -8,6 +8,7 @@ print no traceback, and end in exit 0 (it never read the file) or in exit 2 with
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -90,3 +91,40 @@ def test_load_exported_imports_only_the_libraries_it_reads_safetensors_with(tmp_
     (tmp_path / EXPORT_FILE).write_text('{"model": {"library": "antigravity", "class": "X"}, "adapter": {}}')
     with pytest.raises(ExportError, match="library 'antigravity' is not one of transformers, diffusers"):
         load_exported(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["export", "basins"])
+def test_a_spec_naming_a_module_the_folder_ships_imports_nothing(made: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """spec.json may name `module:Class`; a shared folder could ship that module: it is refused unless --include'd."""
+    from benchmark.run.rundir import read_spec
+
+    runs = tmp_path / "runs"
+    shutil.copytree(made, runs)
+    (directory,) = [path.parent for path in runs.glob("*/spec.json")]
+    marker = tmp_path / "code-ran"
+    (directory / "planted.py").write_text(f"open({str(marker)!r}, 'w')\nfrom adapters.dit import DiTAdapter as Planted\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # `python -m benchmark` run from the folder holding runs/
+    data = json.loads((directory / "spec.json").read_text())
+    data["adapter"]["name"] = f"runs.{directory.name}.planted:Planted"
+    (directory / "spec.json").write_text(json.dumps(data))
+    spec = read_spec(directory)
+    for checkpoint in [directory / "checkpoint.pt", *directory.glob("checkpoints/step_*.pt")]:  # stamped for the edited spec
+        state = torch.load(checkpoint, weights_only=True)
+        torch.save({**state, "run_id": spec.run_id, "spec_sha256": spec.digest}, checkpoint)
+    argv = ["export", str(directory), str(tmp_path / "out")] if command == "export" else ["basins", str(directory), "--probes", "2", "--sigmas", "0.5", "--quiet"]
+    capsys.readouterr()
+    assert cli.main(argv) == cli.EXIT_USER_ERROR
+    captured = capsys.readouterr()
+    assert not marker.exists() and "Traceback" not in captured.err
+    (line,) = captured.err.splitlines()
+    assert f"which would import module 'runs.{directory.name}.planted'" in line and "--include" in line
+
+
+def test_only_registered_names_and_modules_already_imported_pass() -> None:
+    import tasks.parity  # noqa: F401 - imported, as an --include or an earlier lookup would
+    from benchmark.core.registry import RegistryError, refuse_import_from_file
+
+    refuse_import_from_file("dit", "adapter", "spec.json")
+    refuse_import_from_file("tasks.parity:ParityTask", "task", "spec.json")
+    with pytest.raises(RegistryError, match="which would import module 'no_such_module_here'"):
+        refuse_import_from_file("no_such_module_here:X", "task", "spec.json")
