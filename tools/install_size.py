@@ -89,8 +89,8 @@ def main() -> None:
             if args.only in (None, name):
                 sizes[name] = measure(name, extra, args.torch_index, Path(scratch))
                 print(f"{name} install ({extra}): site-packages {sizes[name].site_packages / 1e9:.2f} GB, torch {sizes[name].torch / 1e9:.2f} GB", flush=True)
-    if len(sizes) == len(INSTALLS):
-        print(f"README: {readme_sentence(sizes)}")
+        if len(sizes) == len(INSTALLS):  # before the clean-up, which takes a while for 3.6 GB
+            print(f"README: {readme_sentence(sizes)}", flush=True)
 
 
 if __name__ == "__main__":
