@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -73,6 +74,22 @@ def test_output_path_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     fails_with([*base, "--output", str(blocker)], capsys, f"output path {blocker} is a file")
     fails_with([*base, "--output", str(blocker / "runs")], capsys, "which is a file")
     fails_with(["leaderboard", str(tmp_path), "--out", str(blocker / "lb.md")], capsys, "which is a file")
+
+
+def test_inputs_the_fuzzer_ended_in_a_traceback_are_one_line(tmp_path: Path, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An endless sweep file, an --output name past the file system's limit, a task whose valid set overflows a float."""
+    if Path("/dev/zero").exists():
+        fails_with(["run", "--dry-run", "--config", "/dev/zero"], capsys, "/dev/zero: larger than 1 MiB")
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * 2**20 + "\ntasks: [parity]\n")
+    fails_with(["run", "--dry-run", "--config", str(big)], capsys, "big.yaml: larger than 1 MiB, the most a sweep file may hold")
+    base = ["run", "--dry-run", "--tasks", "parity", "--adapters", "oracle", "--n", "8"]
+    long_name = tmp_path / ("r" * (os.pathconf(tmp_path, "PC_NAME_MAX") + 1))
+    fails_with([*base, "--output", str(long_name)], capsys, "cannot be used: File name too long")
+    huge = ["run", "--dry-run", "--tasks", "parity:height=40,width=40,G=4", "--adapters", "oracle", "--n", "8", "--output", str(runs)]
+    digits = math.floor((40 * 40 - 40 * 40 // 4) * math.log10(2))  # 2^(cells - groups) valid grids
+    fails_with(huge, capsys, f"task 'parity' has about 10^{digits} valid samples, more than a record can hold")
+    assert _nothing_trained(runs)
 
 
 def test_flag_syntax_errors(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:

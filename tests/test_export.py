@@ -11,6 +11,7 @@ import torch
 from benchmark import cli
 from benchmark.report.export import CARD_FILE, EXPORT_FILE, load_exported
 from benchmark.run.protocol import build_adapter, build_task
+from benchmark.run.rundir import load_state
 from benchmark.run.spec import RunSpec
 
 STEPS = 12  # a few optimiser steps: enough to move the weights away from their initialisation
@@ -52,7 +53,7 @@ def _run_dir(runs: Path, adapter: str) -> Path:
 def _trained(run_dir: Path, checkpoint: Path) -> torch.nn.Module:
     spec = RunSpec.from_dict(json.loads((run_dir / "spec.json").read_text()))
     adapter = build_adapter(spec, build_task(spec), "cpu")
-    adapter.load_state_dict(torch.load(checkpoint, weights_only=False)["adapter"])
+    adapter.load_state_dict(load_state(checkpoint, spec)["adapter"])
     return adapter
 
 

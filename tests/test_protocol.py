@@ -130,7 +130,7 @@ def test_record_and_run_directory_layout(tmp_path):
     assert record.run_id == spec.run_id == directory.name and record.spec == json.loads(json.dumps(spec.to_dict()))
     assert set(record.environment) == {
         "python", "torch", "numpy", "diffusers", "transformers", "two_clocks", "git_commit", "device", "platform",
-        "threads", "cpu", "cpu_capability", "gpu",
+        "threads", "cpu", "cpu_vendor", "cpu_capability", "gpu",
     }  # fmt: skip
     assert record.environment["threads"] == spec.protocol.threads == 1 and record.environment["gpu"] is None
     assert record.environment["device"] == "cpu" and record.task["name"] == "parity"

@@ -6,10 +6,11 @@
 
 The default job runs as `python -m benchmark run` runs it (its packaged sweep, two runs side by side), but
 with exactly one torch thread per run whatever the machine: clocks are bit-reproducible only for the same
-torch build, CPU instruction set (`torch.backends.cpu.get_cpu_capability()`) and thread count, and the block
-records the first two. `tests/test_readme_numbers.py` reruns the job and fails when the README's clocks no
-longer match (it skips, saying why, on another torch or CPU capability). After a protocol change, rerun
-with `--write` and commit the README.
+CPU model, torch build and thread count (the BLAS picks its kernels by CPU vendor and model, not only by
+`torch.backends.cpu.get_cpu_capability()`), and the block records the CPU model, torch and capability.
+`tests/test_readme_numbers.py` reruns the job and fails when the README's clocks no longer match (it skips,
+saying why, on another CPU model, torch or capability). After a protocol change, rerun with `--write` and
+commit the README.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -83,8 +85,11 @@ def measure_default_job(output: str | os.PathLike[str] | None = None) -> dict[st
                 "wall_time_s": record["wall_time_s"],
             }
         )
+    from benchmark.run.environment import cpu_identity
+
     return {
         "rows": rows,
+        "cpu": cpu_identity().model or "unknown CPU",
         "wall_time_s": wall,
         "load": (load_before, load_after),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -114,8 +119,8 @@ def default_job_block(numbers: dict[str, Any]) -> str:
     load = max(numbers["load"])
     return "\n".join(
         [
-            f"Reference: torch {numbers['torch']}, CPU capability {numbers['cpu_capability']}, {REFERENCE_THREADS} torch thread per run "
-            f"(`tools/readme_numbers.py`; clocks are reproducible for the same torch build, CPU capability and thread count). "
+            f"Reference: CPU `{numbers['cpu']}`, torch {numbers['torch']}, CPU capability {numbers['cpu_capability']}, {REFERENCE_THREADS} torch thread per run "
+            f"(`tools/readme_numbers.py`; clocks are identical for the same CPU model, torch build and thread count). "
             f"The job took {format_duration(numbers['wall_time_s'])} on {numbers['cores']} cores (load average up to {load:.1f}):",
             "",
             *lines,
@@ -209,12 +214,30 @@ def clocks_table(block: str) -> dict[tuple[str, str], tuple[str, str]]:
     return table
 
 
-def reference(block: str) -> tuple[str, str]:
-    """(torch version, CPU capability) that a default-job block was measured on."""
-    match = re.search(r"Reference: torch (\S+), CPU capability (\S+),", block)
+@dataclass(frozen=True)
+class Reference:
+    """What a default-job block was measured on: the clocks are identical only where all three are the same."""
+
+    cpu: str
+    torch: str
+    cpu_capability: str
+
+
+def reference(block: str) -> Reference:
+    """The CPU model, torch version and CPU capability that a default-job block was measured on."""
+    match = re.search(r"Reference: CPU `([^`]+)`, torch (\S+), CPU capability (\S+),", block)
     if match is None:
-        raise ValueError("the default-job block does not say which torch and CPU capability it was measured on")
-    return match.group(1), match.group(2)
+        raise ValueError("the default-job block does not say which CPU model, torch and CPU capability it was measured on")
+    return Reference(*match.groups())
+
+
+def this_machine() -> Reference:
+    """The same three facts for the machine this runs on."""
+    import torch
+
+    from benchmark.run.environment import cpu_capability, cpu_identity
+
+    return Reference(cpu_identity().model or "unknown CPU", torch.__version__.split("+")[0], cpu_capability() or "unknown")
 
 
 def main() -> None:

@@ -180,6 +180,7 @@ def analyse_run(
 ) -> dict[str, Any]:
     """Analyse every kept checkpoint of the run in `directory`; write basins.jsonl and basins.md; return a summary."""
     from benchmark.core.adapter import Denoiser
+    from benchmark.core.registry import refuse_import_from_file
     from benchmark.run.datasets import draw_sets
     from benchmark.run.protocol import build_adapter, build_task
     from benchmark.run.rundir import SPEC_FILE, load_state, read_spec
@@ -191,6 +192,8 @@ def analyse_run(
     if not spec_path.is_file():
         raise ConfigError(f"{directory} is not a run directory (no {SPEC_FILE})")
     spec = read_spec(directory)  # a spec.json that is not a run spec is one line naming it
+    for kind, component in (("task", spec.task), ("adapter", spec.adapter)):
+        refuse_import_from_file(component.name, kind, str(spec_path))
     if spec.stream:
         raise ConfigError(f"{directory} is a stream run: basins compare training samples with new ones, and a stream run has no training set")
     checkpoints = kept_checkpoints(directory, config.max_checkpoints)

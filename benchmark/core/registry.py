@@ -8,6 +8,7 @@ unknown name gets a did-you-mean, and third-party packages register through entr
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from importlib import metadata
 from typing import Generic, TypeVar
@@ -37,6 +38,17 @@ def _import_object(path: str) -> object:
         return getattr(module, attribute)
     except AttributeError as error:
         raise RegistryError(f"module {module_name!r} has no attribute {attribute!r}") from error
+
+
+def refuse_import_from_file(name: str, kind: str, source: str) -> None:
+    """A component name read from a file (a run folder's spec.json, an export's two_clocks.json) never makes Python import a module.
+
+    A registered name, or a `"module:Class"` whose module is already imported (by `--include`), is fine;
+    any other module path is refused: a shared folder could name a module it ships itself.
+    """
+    module, sep, _ = name.partition(":")
+    if sep and module not in sys.modules:
+        raise RegistryError(f"{source} names {kind} {name!r}, which would import module {module!r}: a file never decides what code runs; pass --include {module} if you trust it")
 
 
 class Registry(Generic[T]):

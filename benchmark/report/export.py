@@ -19,6 +19,7 @@ from benchmark.core.config import ConfigError
 
 EXPORT_FILE = "two_clocks.json"
 CARD_FILE = "README.md"
+SAFETENSORS_LIBRARIES = ("transformers", "diffusers")  # what `load_exported` imports: their from_pretrained reads safetensors only
 CARD_METRICS = ("valid", "valid_norm", "noncopy_valid", "noncopy_valid_norm", "mem", "near", "control", "novel_valid")  # shown when the row has them
 
 
@@ -47,22 +48,22 @@ def checkpoint_path(run_dir: Path, step: int | None) -> Path:
 
 def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, step: int | None = None) -> dict[str, Any]:
     """Write the run's model at `step` into `out` (absent or empty) and return what `two_clocks.json` holds."""
-    import torch
-
     from benchmark.core.adapter import Exportable
     from benchmark.core.records import RECORD_FILE, read_record
+    from benchmark.core.registry import refuse_import_from_file
     from benchmark.run import protocol
-    from benchmark.run.rundir import SPEC_FILE
-    from benchmark.run.spec import RunSpec
+    from benchmark.run.rundir import SPEC_FILE, load_state, read_spec
 
     run_dir, out = Path(run_dir), Path(out)
     if not (run_dir / SPEC_FILE).is_file():
         raise ExportError(f"{run_dir} is not a run folder (no {SPEC_FILE})")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} exists and is not an empty folder: export into a new one")
-    spec = RunSpec.from_dict(json.loads((run_dir / SPEC_FILE).read_text()))
+    spec = read_spec(run_dir)  # a spec.json that is not a run spec is one line naming it
+    for kind, component in (("task", spec.task), ("adapter", spec.adapter)):
+        refuse_import_from_file(component.name, kind, str(run_dir / SPEC_FILE))
     path = checkpoint_path(run_dir, step)
-    state = torch.load(path, map_location="cpu", weights_only=False)  # a checkpoint this suite wrote
+    state = load_state(path, spec, run_dir)  # weights_only=True and this run's own: a crafted or foreign file is one line
     task = protocol.build_task(spec)
     adapter = protocol.build_adapter(spec, task, "cpu")
     if not isinstance(adapter, Exportable):
@@ -94,12 +95,16 @@ def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> Any
 
     import adapters
     from benchmark.core.adapter import DataSpec
+    from benchmark.core.registry import refuse_import_from_file
 
     directory = Path(directory)
     info = json.loads((directory / EXPORT_FILE).read_text())
     model_info = info["model"]
+    if model_info.get("library") not in SAFETENSORS_LIBRARIES:
+        raise ExportError(f"{directory / EXPORT_FILE}: library {model_info.get('library')!r} is not one of {', '.join(SAFETENSORS_LIBRARIES)}; load it with that library directly")
     model_class = getattr(importlib.import_module(model_info["library"]), model_info["class"])
-    model = model_class.from_pretrained(directory)
+    model = model_class.from_pretrained(directory, use_safetensors=True)  # safetensors only: a pickled .bin beside it is never read
+    refuse_import_from_file(info["adapter"]["name"], "adapter", str(directory / EXPORT_FILE))
     data = DataSpec(tuple(model_info["data"]["shape"]), int(model_info["data"]["num_symbols"]))
     adapter = adapters.build(info["adapter"]["name"], data, seed=0, device=device, **info["adapter"]["config"])
     model = model.to(adapter.device)

@@ -10,6 +10,7 @@ training data scores on `mem`; see benchmark/PROTOCOL.md.
 
 from __future__ import annotations
 
+import math
 import zlib
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,13 @@ def derived_seed(seed: int, stream: str) -> int:
 
 def check_n_train(task: Task, n_train: int) -> None:
     """N distinct training samples need a valid set of at least N: fail before anything is drawn or trained."""
-    num_valid = float(task.num_valid())
+    name = getattr(task, "registered_name", "") or type(task).__name__
+    try:
+        num_valid = float(task.num_valid())
+    except OverflowError:  # records hold the count as a float
+        digits = math.floor(math.log10(task.num_valid()))
+        raise ConfigError(f"task {name!r} has about 10^{digits} valid samples, more than a record can hold (at most 1.8e308): choose a smaller shape") from None
     if n_train > num_valid:
-        name = getattr(task, "registered_name", "") or type(task).__name__
         raise ConfigError(f"n_train must be at most the number of valid samples of task {name!r} ({num_valid:.6g}), got {n_train}")
 
 

@@ -28,6 +28,7 @@ from benchmark.run.spec import STREAM, ProtocolConfig, RunSpec, resolve_spec
 from benchmark.sweep.backends import BACKENDS
 
 SMOKE_ENV = "TWO_CLOCKS_SMOKE"
+MAX_SWEEP_FILE_BYTES = 2**20  # 1 MiB: the study's largest sweep file is a few KiB; an endless file (/dev/zero) stops here
 MAX_YAML_DEPTH = 32  # a sweep file nests 5 levels (sweeps → block → adapters → {name: knobs} → values); 32 is plenty
 MAX_RUNS = 100_000  # runs in one sweep: far above any study, low enough that a typo cannot hang the expansion
 SMOKE_LIMITS = {"max_steps": 20, "eval_points": 3, "eval_samples": 32}  # a smoke run proves the pipes, not the science
@@ -165,15 +166,20 @@ def load_sweep(path: str | os.PathLike[str] | None) -> Sweep:
         return parse_sweep_text(default_job_text(), "default job (benchmark/configs/default.yaml)", base=None)
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as handle:  # capped: /dev/zero or a huge file is one line, not a MemoryError
+            data = handle.read(MAX_SWEEP_FILE_BYTES + 1)
     except IsADirectoryError:
         raise SweepError(f"{path}: is a directory, expected a YAML sweep file") from None
     except OSError as error:
         raise SweepError(f"{path}: cannot read sweep file ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise SweepError(f"{path}: not a text file") from None
     except ValueError:  # e.g. a NUL byte in the path
         raise SweepError(f"{str(path)!r}: not a valid path for a sweep file") from None
+    if len(data) > MAX_SWEEP_FILE_BYTES:
+        raise SweepError(f"{path}: larger than {MAX_SWEEP_FILE_BYTES // 2**20} MiB, the most a sweep file may hold")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a text file") from None
     return parse_sweep_text(text, str(path), base=path.parent)
 
 

@@ -168,11 +168,14 @@ def check_output(output: Path) -> Path:
     """The runs folder must be a folder (or creatable as one): checked before anything trains."""
     if "\x00" in str(output) or not str(output):
         raise SweepError(f"output path {str(output)!r} is not a valid path")
-    if output.exists() and not output.is_dir():
-        raise SweepError(f"output path {output} is a file, expected a folder for runs")
-    for parent in output.parents:
-        if parent.exists() and not parent.is_dir():
-            raise SweepError(f"output path {output} is inside {parent}, which is a file")
+    try:
+        if output.exists() and not output.is_dir():
+            raise SweepError(f"output path {output} is a file, expected a folder for runs")
+        for parent in output.parents:
+            if parent.exists() and not parent.is_dir():
+                raise SweepError(f"output path {output} is inside {parent}, which is a file")
+    except OSError as error:  # a name longer than the file system allows, a path too deep, a loop of links
+        raise SweepError(f"output path {output} cannot be used: {error.strerror or error}") from None
     return output
 
 
