@@ -172,10 +172,11 @@ class TorchAdapter(Adapter):
             model.generation_config = make_generation_config()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(directory)
-        scheduler = getattr(self, "_scheduler", None)
-        if hasattr(scheduler, "save_pretrained"):
-            scheduler.save_pretrained(directory / "scheduler")
+        with library_output_silenced():
+            model.save_pretrained(directory)
+            scheduler = getattr(self, "_scheduler", None)
+            if hasattr(scheduler, "save_pretrained"):
+                scheduler.save_pretrained(directory / "scheduler")
         library = type(model).__module__.split(".")[0]
         try:
             version = metadata.version(library)
@@ -214,4 +215,23 @@ def _cpu_clone(value: Any) -> Any:
     return value
 
 
-__all__ = ["STATE_FORMAT", "NetworkConfig", "TorchAdapter"]
+@contextlib.contextmanager
+def library_output_silenced() -> Iterator[None]:
+    """transformers' and diffusers' progress bars and info logs off while they save or load for us; restored after."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    saved = [(module, module.get_verbosity(), module.is_progress_bar_enabled()) for module in (transformers_logging, diffusers_logging)]
+    for module, _, _ in saved:
+        module.set_verbosity_error()
+        module.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for module, verbosity, bar in saved:
+            module.set_verbosity(verbosity)
+            if bar:
+                module.enable_progress_bar()
+
+
+__all__ = ["STATE_FORMAT", "NetworkConfig", "TorchAdapter", "library_output_silenced"]

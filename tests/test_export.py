@@ -119,3 +119,17 @@ def test_export_refusals_are_one_line_errors(runs: Path, tmp_path: Path, capsys:
     assert cli.main(["export", str(finished), str(tmp_path / "b")]) == cli.EXIT_USER_ERROR
     err = capsys.readouterr().err
     assert "holds no weights" in err and "--keep-checkpoints" in err
+
+
+def test_export_and_load_print_only_the_suites_own_line(runs: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """No library progress bar ('Writing model shards') or load warning leaks through export or load_exported."""
+    import transformers.utils.logging as transformers_logging
+
+    for adapter in ("gpt", "dit"):
+        capfd.readouterr()
+        assert cli.main(["export", str(_run_dir(runs, adapter)), str(tmp_path / adapter)]) == 0
+        load_exported(tmp_path / adapter)
+        captured = capfd.readouterr()
+        lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("wrote "), lines
+    assert transformers_logging.is_progress_bar_enabled()  # the library's own setting is restored afterwards

@@ -318,3 +318,29 @@ def rule_clock_mark(rows: Sequence[Mapping[str, Any]], theta: float, hold: int, 
     q = [math.nan if row.get("noncopy_valid_norm") is None else float(row["noncopy_valid_norm"]) for row in rows]
     index = first_held_index(q, theta, hold)
     return RuleClockMark(theta, hold, index, bool(index is not None and marks[index]), bool(marks and marks[-1]), sum(marks))
+
+
+__all__ = [
+    "ALTERNATIVES",
+    "HitRate",
+    "Holm",
+    "Obs",
+    "PairedTest",
+    "RuleClockMark",
+    "Tost",
+    "Z99",
+    "clopper_pearson",
+    "hit_rate",
+    "holm",
+    "measured_window",
+    "pair_sign",
+    "predict_window",
+    "rule_clock_mark",
+    "sign_test",
+    "signed_rank_null",
+    "signed_rank_test",
+    "smallest_p",
+    "tost_ratio",
+    "tost_slope",
+    "undecided_evals",
+]

@@ -103,7 +103,10 @@ def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> Any
     if model_info.get("library") not in SAFETENSORS_LIBRARIES:
         raise ExportError(f"{directory / EXPORT_FILE}: library {model_info.get('library')!r} is not one of {', '.join(SAFETENSORS_LIBRARIES)}; load it with that library directly")
     model_class = getattr(importlib.import_module(model_info["library"]), model_info["class"])
-    model = model_class.from_pretrained(directory, use_safetensors=True)  # safetensors only: a pickled .bin beside it is never read
+    from adapters.torch_adapter import library_output_silenced
+
+    with library_output_silenced():
+        model = model_class.from_pretrained(directory, use_safetensors=True)  # safetensors only: a pickled .bin beside it is never read
     refuse_import_from_file(info["adapter"]["name"], "adapter", str(directory / EXPORT_FILE))
     data = DataSpec(tuple(model_info["data"]["shape"]), int(model_info["data"]["num_symbols"]))
     adapter = adapters.build(info["adapter"]["name"], data, seed=0, device=device, **info["adapter"]["config"])
