@@ -70,8 +70,8 @@ def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
 def test_labels_show_only_the_knobs_that_differ() -> None:
     records = [make_record(100, 1000, adapter_knobs={"batch_size": b}, batch_size=b) for b in (32, 64)]
     board = leaderboard.build(records)
-    assert sorted(row["adapter_label"] for row in board["rows"]) == ["uniform batch_size=32", "uniform batch_size=64"]
-    assert {row["task_label"] for row in board["rows"]} == {"parity"}
+    assert sorted(cell.adapter_label for cell in board.cells) == ["uniform batch_size=32", "uniform batch_size=64"]
+    assert {cell.task_label for cell in board.cells} == {"parity"}
 
 
 def test_scaling_section_reports_alpha_with_its_n_range_interval_and_censored_runs() -> None:
@@ -100,7 +100,7 @@ def test_predicted_windows_section_lists_each_cell_and_the_agreement() -> None:
     records += [make_record(150, 900, seed=s, n_train=64) for s in range(3)]
     records += [make_record(100, 150, seed=s, n_train=8) for s in range(3)]
     board = leaderboard.build(records)
-    assert board["prediction_summary"] == {"cells": 2, "known": 2, "agree": 1}
+    assert board.prediction_summary.to_dict() == {"cells": 2, "known": 2, "agree": 1}
     markdown = leaderboard.to_markdown(board)
     assert "## Intrinsic rule clock and predicted windows" in markdown
     rows = {row[0]: row for row in _table_rows(markdown, "cell", "τ_rule^∞ (stream)")}

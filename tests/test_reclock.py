@@ -48,9 +48,9 @@ def test_the_committed_v1_study_re_reads_into_its_own_rows(tmp_path: Path, capsy
         assert record.window.status in ("open", "closed", "not learned", "censored")
         assert record.clocks["tau_rule"].metric == "noncopy_valid_norm"
     board = leaderboard.build(list(reread.values()) + load_records([source]))
-    versions = {row["clocks_version"] for row in board["rows"]}
+    versions = {cell.group.clocks_version for cell in board.cells}
     assert versions == {"1.0", "2.0 (re-read)"}  # the two readings of one run never share a row
-    assert len(board["rows"]) == 2 * len({(r.adapter_name, json.dumps(r.adapter_config, sort_keys=True), r.task_config["G"], r.n_train) for r in reread.values()})
+    assert len(board.cells) == 2 * len({(r.adapter_name, json.dumps(r.adapter_config, sort_keys=True), r.task_config["G"], r.n_train) for r in reread.values()})
 
 
 def test_only_protocol_1_runs_are_re_read(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -46,7 +47,7 @@ def test_labels_are_shortened_not_the_clocks_when_the_table_is_too_wide() -> Non
     knobs = {"batch_size": 64}
     records = [make_record(100, 800, adapter="memorizer", adapter_knobs=knobs, seed=s) for s in range(2)]
     board = _board(records)
-    board["rows"][0]["adapter_label"] = "memorizer " + "very_long_knob=1 " * 8
+    board = dataclasses.replace(board, cells=(dataclasses.replace(board.cells[0], adapter_label="memorizer " + "very_long_knob=1 " * 8), *board.cells[1:]))
     table = terminal.compact_table(board, width=80)
     assert max(map(len, table.splitlines())) <= 80 and "…" in table and "| 100 " in table
 

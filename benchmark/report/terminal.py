@@ -1,9 +1,8 @@
 """What a person watching a sweep sees: a compact leaderboard, one line per finished run, and progress.
 
-- `compact_table(board)`: the leaderboard that `leaderboard.build()` returns, cut to the columns that fit a
-  100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, window status); everything else is in the
-  markdown file and `run --wide`. Only `_compact_cells` reads the board's rows: a change to the board's
-  fields changes that one function.
+- `compact_table(board)`: the `Board` (`benchmark.analysis.board`) cut to the columns that fit a
+  100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, window status); the cell texts are those of
+  the markdown table (`benchmark.report.table`), and everything else is in the markdown file and `run --wide`.
 - `run_summary(record)`: the line logged when a run finishes.
 - `progress(...)`: a tqdm bar on a terminal; elsewhere (a log file, a CI console, a notebook's captured
   stderr) plain `logging` lines at most every `PLAIN_EVERY_S` seconds, never a control character.
@@ -14,91 +13,65 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from benchmark.analysis.board import Board, Cell
+from benchmark.report.table import cell_texts, points_text, render
 
 logger = logging.getLogger(__name__)
 
 WIDTH = 100
 COMPACT_COLUMNS = ("adapter", "task", "N", "seeds", "τ_rule", "τ_mem", "window")
+_FROM_TABLE = {"window": "status"}  # compact column -> the markdown table's column whose text it shows
 
 
 # --- the compact leaderboard ----------------------------------------------------------------------
 
 
-def _compact_cells(row: Mapping[str, Any], intervals: str = "all") -> list[str]:
-    """The one reader of a leaderboard row here: its labels, N, seeds, the two clocks and the window status.
+def _compact_cells(cell: Cell, intervals: str = "all") -> list[str]:
+    """One cell's `COMPACT_COLUMNS`, with the markdown table's texts; the task says its protocol when settings differ.
 
-    Cells are formatted by the leaderboard's own helpers, so they read as in the markdown file. `intervals`:
-    "all" (as the markdown), "confidence" (only intervals at the stated coverage, no lower-coverage ranges)
-    or "none" (medians alone), for when the table would not fit.
+    `intervals`: "all" (as the markdown), "confidence" (only intervals at the stated coverage, no
+    lower-coverage ranges) or "none" (medians alone), for when the table would not fit.
     """
-    from benchmark.report import leaderboard
-
-    def clock(summary: Mapping[str, Any] | None) -> str:
-        if summary is None or intervals == "all" or (intervals == "confidence" and summary.get("kind") in ("interval", "single")):
-            return leaderboard._summary(summary)
-        from benchmark.core.display import format_bound
-
-        return format_bound(summary["median"], summary["median_is_bound"], 0)
-
-    clocks = row["clocks"]
-    return [
-        row["adapter_label"],
-        row["task_label"],
-        leaderboard._n(row),
-        str(len(row["seeds"])),
-        clock(clocks["tau_rule"]),
-        clock(clocks["tau_mem"]),
-        leaderboard._status(row["window"]),
-    ]
+    texts = cell_texts(cell, intervals)
+    if cell.protocol_label:
+        texts["task"] = f"{texts['task']} ({cell.protocol_label})"
+    return [texts[_FROM_TABLE.get(column, column)] for column in COMPACT_COLUMNS]
 
 
-def compact_table(board: Mapping[str, Any], width: int = WIDTH) -> str:
+def compact_table(board: Board, width: int = WIDTH) -> str:
     """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide."""
     return _compact(board, width)[0]
 
 
-def _compact(board: Mapping[str, Any], width: int) -> tuple[str, str]:
+def _compact(board: Board, width: int) -> tuple[str, str]:
     """(table, what was left out to fit): first ranges below the stated coverage, then intervals, then the middle of labels."""
-    from tabulate import tabulate
-
-    def render(rows: list[list[str]]) -> str:
-        return tabulate(rows, headers=COMPACT_COLUMNS, tablefmt="github", disable_numparse=True)
 
     def fits(table: str) -> bool:
         return max(map(len, table.splitlines())) <= width
 
-    if not board["rows"]:
+    if not board.cells:
         return "(no finished runs)", ""
     for intervals, left_out in (("all", ""), ("confidence", "ranges below the stated coverage"), ("none", "intervals")):
-        cells = []
-        for row in board["rows"]:
-            row_cells = _compact_cells(row, intervals)
-            if row.get("protocol_label"):
-                row_cells[1] = f"{row_cells[1]} ({row['protocol_label']})"
-            cells.append(row_cells)
-        table = render(cells)
+        cells = [_compact_cells(cell, intervals) for cell in board.cells]
+        table = render(COMPACT_COLUMNS, cells)
         if fits(table):
             return table, left_out
     for limit in range(max(len(c[i]) for c in cells for i in (0, 1)), 7, -1):
-        cells = [[_shorten(cell, limit) if i in (0, 1) else cell for i, cell in enumerate(row)] for row in cells]
-        table = render(cells)
+        cells = [[_shorten(text, limit) if i in (0, 1) else text for i, text in enumerate(row)] for row in cells]
+        table = render(COMPACT_COLUMNS, cells)
         if fits(table):
             break
     return table, "intervals and the middle of long labels"
 
 
-def summary_text(board: Mapping[str, Any], markdown_path: str | None = None, width: int = WIDTH) -> str:
+def summary_text(board: Board, markdown_path: str | None = None, width: int = WIDTH) -> str:
     """What `run` prints at the end: one line saying what the table is, the compact table, and where the rest is."""
-    methods = board.get("methods", {})
-    versions = ", ".join(map(str, methods.get("protocol_version", []))) or "?"
-    count = methods.get("num_records", len(board.get("records", [])))
+    methods = board.methods
+    versions = ", ".join(map(str, methods.protocol_version)) or "?"
     table, left_out = _compact(board, width)
-    lines = [f"{count} runs, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
+    lines = [f"{methods.num_records} runs, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
     fits = _fit_lines(board)
     if fits:
         lines += ["", *fits]
@@ -107,16 +80,14 @@ def summary_text(board: Mapping[str, Any], markdown_path: str | None = None, wid
     return "\n".join(lines)
 
 
-def _fit_lines(board: Mapping[str, Any]) -> list[str]:
+def _fit_lines(board: Board) -> list[str]:
     """One line per scaling fit that has a slope; nothing at all when no adapter and task were run at several N or complexities."""
-    from benchmark.report import leaderboard
-
     lines = []
-    for name, label in (("tau_mem_vs_n", "τ_mem ∝ N^α"), ("tau_rule_vs_complexity", "log10 τ_rule per unit complexity β")):
-        for fit in board.get("scaling", {}).get(name, []):
-            if fit["fit"].get("slope") is None:
+    for rows, label in ((board.mem_fits, "τ_mem ∝ N^α"), (board.rule_fits, "log10 τ_rule per unit complexity β")):
+        for row in rows:
+            if row.fit.fit.slope is None:
                 continue
-            lines.append(f"{label}: {fit['adapter_label']} on {fit['task_label']}: {leaderboard._slope(fit['fit'])}, runs {leaderboard._points(fit['fit'])}")
+            lines.append(f"{label}: {row.adapter_label} on {row.task_label}: {row.fit.fit.display()}, runs {points_text(row.fit.fit)}")
     return lines
 
 
