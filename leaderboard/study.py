@@ -259,16 +259,16 @@ def claim_c3(records: Sequence[Record]) -> list[Claim]:
 
 def _far_at_tau_rule(runs: Sequence[Record]) -> str:
     """Per open run, the fraction of samples at Hamming distance ≥ 4 from the training set at τ_rule (metrics' nearest_train histogram)."""
-    from benchmark.run.rundir import load_metrics
+    from benchmark.run.rundir import read_eval_rows
 
     parts = []
     for run in sorted(runs, key=lambda r: (model_label(r), task_label(r), r.n_train, r.seed)):
         directory = RUNS / run.run_id
         if not (directory / "metrics.jsonl").exists():
             continue
-        rows = [row for row in load_metrics(directory) if row["step"] >= run.clocks["tau_rule"].step and row.get("nearest_train")]
-        if rows:
-            parts.append(f"{task_label(run)} N={run.n_train} seed {run.seed}: {rows[0]['nearest_train'][-1]:.2f}")
+        rows = [row for row in read_eval_rows(directory) if row.step >= run.clocks["tau_rule"].step and row.nearest_train]
+        if rows and rows[0].nearest_train:
+            parts.append(f"{task_label(run)} N={run.n_train} seed {run.seed}: {rows[0].nearest_train[-1]:.2f}")
     return "; ".join(parts)
 
 
@@ -449,7 +449,7 @@ def _span(values: Sequence[float]) -> str:
 
 def _final_q_norm(run: Record) -> float:
     """Chance-normalised validity of the non-copies at the run's last eval (0 where undefined)."""
-    q = run.final_metrics.get("noncopy_valid_norm")
+    q = run.final_row.noncopy_valid_norm
     return 0.0 if q is None else float(q)
 
 

@@ -19,7 +19,7 @@ from benchmark.analysis.board import FitRow, build_board
 from benchmark.analysis.stats import SlopeFit
 from benchmark.core.display import format_clock, format_percent
 from benchmark.core.records import find_record_files, load_records, read_record
-from benchmark.run.rundir import load_metrics
+from benchmark.run.rundir import read_eval_rows
 
 CURVES = (
     ("valid", "valid", "tab:blue"),
@@ -68,11 +68,11 @@ def plot_all(roots: Sequence[str | Path], out: str | Path) -> list[Path]:
 def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     """valid / mem / novel_valid / control against step (log axis; step 0 shown) with τ_rule and τ_mem marked."""
     record = read_record(run_dir)
-    rows = load_metrics(run_dir)
+    rows = read_eval_rows(run_dir)
     figure, axes = pyplot.subplots(figsize=(6.4, 4.0))
-    steps = [row["step"] for row in rows]
+    steps = [row.step for row in rows]
     for key, label, color in CURVES:
-        values = [math.nan if row.get(key) is None else row[key] for row in rows]
+        values = [math.nan if row.curve(key) is None else row.curve(key) for row in rows]
         if rows and not all(math.isnan(v) for v in values):
             axes.plot(steps, values, marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
     clocks = record.clocks

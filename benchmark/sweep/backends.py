@@ -139,18 +139,19 @@ def execute(
 def finished_outcome(spec: RunSpec, output: str) -> Outcome:
     """A finished run's stored record; a damaged record (or one its metrics contradict) is refused, not a crash of the sweep."""
     from benchmark.core.records import RecordError
-    from benchmark.run.rundir import load_metrics, read_finished, run_dir, way_out
+    from benchmark.run.rundir import read_eval_rows, read_finished, run_dir, way_out
 
     directory = run_dir(output, spec)
     try:
         record = read_finished(directory, spec)
-        rows = load_metrics(directory)
+        rows = read_eval_rows(directory)
+        final_step = record.final_row.step
     except RecordError as error:
         message = str(error) if "--restart-run" in str(error) else f"{error}; {way_out(directory, spec.run_id)}"
         return Outcome(spec, error=message, refused=True)
-    last_step = rows[-1]["step"] if rows else None
-    if last_step != record.final_metrics.get("step"):
-        message = f"{directory}: record.json ends at step {record.final_metrics.get('step')} but metrics.jsonl at step {last_step}: the folder mixes two trainings; {way_out(directory, spec.run_id)}"
+    last_step = rows[-1].step if rows else None
+    if last_step != final_step:
+        message = f"{directory}: record.json ends at step {final_step} but metrics.jsonl at step {last_step}: the folder mixes two trainings; {way_out(directory, spec.run_id)}"
         return Outcome(spec, error=message, refused=True)
     return Outcome(spec, record=record, skipped=True)
 

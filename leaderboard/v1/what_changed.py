@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmark.analysis.stats import median_coverage
 from benchmark.core.records import load_records
-from benchmark.run.rundir import load_metrics
+from benchmark.run.rundir import read_eval_rows
 
 ROOT = Path(__file__).resolve().parent
 
@@ -28,9 +28,9 @@ def at_v1_rule_clock() -> None:
         clock = record.clocks["tau_rule"]
         if record.task_config["G"] < 3 or clock.censored or record.adapter_config["depth"] != 4:
             continue
-        rows = load_metrics(ROOT / "runs" / record.run_id)
-        fired = next(row for row in rows if row["step"] >= clock.step)
-        cells[cell_of(record)].append((fired["mem"], fired["novel_valid"]))
+        rows = read_eval_rows(ROOT / "runs" / record.run_id)
+        fired = next(row for row in rows if row.step >= clock.step)
+        cells[cell_of(record)].append((fired.mem, fired.novel_valid))
     mems, novels = [], []
     for cell, values in sorted(cells.items()):
         mem = statistics.median(v[0] for v in values)
