@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmark.analysis.board import Board  # noqa: E402
 from benchmark.analysis.stats import median_summary  # noqa: E402
-from benchmark.core.display import format_bound  # noqa: E402
+from benchmark.core.display import count_text, format_bound  # noqa: E402
 from benchmark.core.records import Record, RecordError, load_records  # noqa: E402
 from benchmark.report import leaderboard  # noqa: E402
 
@@ -285,7 +285,7 @@ def claim_c4(records: Sequence[Record], board: Board) -> list[Claim]:
             continue
         coverage = f"{math.floor(line.coverage * 100 + 1e-9)} %"
         evidence.append(
-            f"{label}: α = {line.slope:.2f} [{line.low:.2f}, {line.high:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {row.fit.full_batch_points} of {len(row.fit.points)} runs full-batch, {line.points_censored} censored"
+            f"{label}: α = {line.slope:.2f} [{line.low:.2f}, {line.high:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {row.fit.full_batch_points} of {count_text(len(row.fit.points), 'run')} full-batch, {line.points_censored} censored"
         )
         if line.low <= 1 <= line.high:
             outcomes.append("yes" if line.high - line.low < 1 else "wide")
@@ -417,7 +417,7 @@ def claim_c6(records: Sequence[Record]) -> Claim:
         bounds += [v.value for v in values if v.bound]
         ar_steps += [v.value for v in values if not v.bound and kind == "autoregressive"]
         evidence.append(
-            f"{model} ({kind}): τ_rule^∞ at G=3 {runs_text(values)}; learned in {learned} of {len(values)} runs, "
+            f"{model} ({kind}): τ_rule^∞ at G=3 {runs_text(values)}; learned in {learned} of {count_text(len(values), 'run')}, "
             f"{approaching} censored at or above q = {APPROACHING} (approaching); chance-normalised q at the last eval {', '.join(f'{_final_q_norm(r):.2f}'.replace('-0.00', '0.00') for r in runs)}"
         )
     for model, runs in _by_model(select(records, G=2, layout="random", n="stream")).items():
@@ -518,7 +518,7 @@ def claims_markdown(records: Sequence[Record], board: Board, earlier: Sequence[R
     prediction = board.prediction_summary
     lines += [
         "",
-        f"Predicted windows (from τ_rule^∞ < τ_mem(N)): {prediction.agree} of {prediction.known} cells agree with the measured window, {prediction.cells - prediction.known} unknown ({prediction.cells} cells).",
+        f"Predicted windows (from τ_rule^∞ < τ_mem(N)): {prediction.agree} of {count_text(prediction.known, 'cell')} agree with the measured window, {prediction.cells - prediction.known} unknown ({count_text(prediction.cells, 'cell')}).",
         f"Runs: {len(records)} ({sum(r.stream for r in records)} on the stream); training and evaluation took {sum(r.wall_time_s for r in records) / 60:.0f} worker-minutes, "
         f"{100 * sum(r.eval_time_s for r in records) / max(sum(r.wall_time_s for r in records), 1e-9):.0f} % of it evaluating, "
         f"{_span_minutes(records):.0f} minutes from the first run's start to the last record ({_machines(records)}).",

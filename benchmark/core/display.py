@@ -37,3 +37,8 @@ def format_window(value: float | None, kind: str, digits: int = 0) -> str:
         return "—"
     text = f"{value:.{digits}f}"
     return {"lower": f"> {text}", "upper": f"< {text}"}.get(kind, text)
+
+
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 run', '3 runs', '0 runs': a count with its noun in the right number (`plural` for irregular nouns)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

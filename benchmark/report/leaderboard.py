@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.analysis.board import LEADERBOARD_SCHEMA_VERSION, PROTOCOL_FIELDS, Board, Cell, FitRow, Methods, build_board, knob_text
-from benchmark.core.display import format_bound, format_percent
+from benchmark.core.display import count_text, format_bound, format_percent
 from benchmark.core.records import Record
 from benchmark.report.table import COLUMNS, clock_text, clocks_table, complexity_text, points_text, render
 from benchmark.run.spec import canonical_json
@@ -73,7 +73,7 @@ def _methods_markdown(methods: Methods) -> str:
         f"- eval samples: M = {show(protocol['eval_samples'])}, drawn {show(protocol['eval_samples_min'])} first and doubled until every clock curve is clear of its "
         f"threshold (—: all M at every eval, protocol 1.0); sampling seed {show(protocol['sampling_seed'])}; batching: {show(protocol['batching'])}",
         f"- package version: {show(methods.package_version)} (rendered by {methods.rendered_by})",
-        f"- records: {methods.num_records} runs in {methods.num_groups} cells; medians over seeds with {statistics.median_interval} "
+        f"- records: {count_text(methods.num_records, 'run')} in {count_text(methods.num_groups, 'cell')}; medians over seeds with {statistics.median_interval} "
         f"{format_percent(statistics.median_target)}, printed with that coverage, and called a range below {format_percent(statistics.range_below)}; "
         f"slopes: {statistics.slope_method}",
     ]
@@ -104,7 +104,7 @@ def _predictions_markdown(board: Board) -> str:
     return (
         f"{table}\n\nThe window is predicted to open iff the median intrinsic rule clock τ_rule^∞ (the same adapter and task trained on a stream "
         f"of fresh samples) comes before the cell's median τ_mem(N); unknown where censoring leaves the order undecided. "
-        f"The prediction matched the measured window in {summary.agree} of {summary.known} cells where both are known "
+        f"The prediction matched the measured window in {summary.agree} of {count_text(summary.known, 'cell')} where both are known "
         f"({summary.cells - summary.known} unknown)."
     )
 
@@ -119,7 +119,7 @@ def _alpha_markdown(fits: Sequence[FitRow]) -> str:
                 row.adapter_label,
                 row.task_label,
                 complexity_text(row.fit.complexity),
-                f"{int(ns[0])}–{int(ns[-1])} ({len(ns)} values)",
+                f"{int(ns[0])}–{int(ns[-1])} ({count_text(len(ns), 'value')})",
                 f"{row.fit.full_batch_points} of {len(points)}",
                 row.fit.fit.display(),
                 points_text(row.fit.fit),

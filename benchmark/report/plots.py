@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmark.analysis.board import FitRow, build_board
 from benchmark.analysis.stats import SlopeFit
-from benchmark.core.display import format_clock, format_percent
+from benchmark.core.display import count_text, format_clock, format_percent
 from benchmark.core.records import find_record_files, load_records, read_record
 from benchmark.run.rundir import read_eval_rows
 
@@ -101,7 +101,12 @@ def plot_tau_vs_n(pyplot: Any, row: FitRow, path: Path) -> Path:
     n_values = sorted({p["x"] for p in row.fit.points})
     if line.slope is not None and line.intercept is not None:
         grid = [n_values[0], n_values[-1]]
-        axes.plot(grid, [10 ** (line.intercept + line.slope * math.log10(n)) for n in grid], color="black", label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({line.points} runs)")
+        axes.plot(
+            grid,
+            [10 ** (line.intercept + line.slope * math.log10(n)) for n in grid],
+            color="black",
+            label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({count_text(line.points, 'run')})",
+        )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("training-set size N")
@@ -118,7 +123,7 @@ def plot_tau_rule_vs_complexity(pyplot: Any, row: FitRow, path: Path) -> Path:
     line = row.fit.fit
     xs = sorted({p["x"] for p in row.fit.points})
     if line.slope is not None and line.intercept is not None:
-        axes.plot(xs, [10 ** (line.intercept + line.slope * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({line.points} runs)")
+        axes.plot(xs, [10 ** (line.intercept + line.slope * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({count_text(line.points, 'run')})")
     axes.set_yscale("log")
     axes.set_xlabel("rule complexity")
     axes.set_ylabel("τ_rule (steps)")

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from benchmark.analysis.board import Board, Cell
+from benchmark.core.display import count_text
 from benchmark.report.table import cell_texts, points_text, render
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def summary_text(board: Board, markdown_path: str | None = None, width: int = WI
     methods = board.methods
     versions = ", ".join(map(str, methods.protocol_version)) or "?"
     table, left_out = _compact(board, width)
-    lines = [f"{methods.num_records} runs, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
+    lines = [f"{count_text(methods.num_records, 'run')}, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
     fits = _fit_lines(board)
     if fits:
         lines += ["", *fits]

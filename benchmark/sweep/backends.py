@@ -23,6 +23,7 @@ from multiprocessing import get_context
 from typing import Any
 from urllib.parse import urlparse
 
+from benchmark.core.display import count_text
 from benchmark.core.records import Record
 from benchmark.run.spec import RunSpec
 
@@ -124,7 +125,7 @@ def execute(
         else:
             pending.append(spec)
     finished = len(specs) - len(pending)
-    report(f"{len(specs)} runs: {finished} finished already (skipped), {len(pending)} to run on the {backend} backend")
+    report(f"{count_text(len(specs), 'run')}: {finished} finished already (skipped), {len(pending)} to run on the {backend} backend")
     warn_oversubscription(pending, jobs if backend == "local" else 1)
     if pending:
         if backend == "ray":

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmark.analysis.stats import median_coverage
+from benchmark.core.display import count_text
 from benchmark.core.records import load_records
 from benchmark.run.rundir import read_eval_rows
 
@@ -37,7 +38,7 @@ def at_v1_rule_clock() -> None:
         novel = statistics.median(v[1] for v in values)
         mems.append(mem)
         novels.append(novel)
-        print(f"   {cell[0]} {cell[1]}x64 G={cell[2]} N={cell[3]}: {len(values)} seeds, mem {mem:.2f}, novel_valid {novel:.2f}")
+        print(f"   {cell[0]} {cell[1]}x64 G={cell[2]} N={cell[3]}: {count_text(len(values), 'seed')}, mem {mem:.2f}, novel_valid {novel:.2f}")
     print(f"   range over cells: mem {min(mems):.2f}-{max(mems):.2f}, novel_valid {min(novels):.2f}-{max(novels):.2f}")
 
 
