@@ -142,11 +142,19 @@ def test_load_records_reads_run_folders_and_names_bad_files(tmp_path: Path) -> N
 
 
 def test_rows_that_differ_only_in_protocol_get_a_protocol_column() -> None:
-    records = [make_record(100, 1000, max_steps=m) for m in (2000, 20000)]
+    records = [make_record(100, 1000, protocol={"theta_rule": theta}) for theta in (0.8, 0.9)]
     markdown = leaderboard.to_markdown(leaderboard.build(records))
     assert _header(markdown, "adapter")[-1] == "protocol"
     rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
-    assert sorted(row[-1] for row in rows) == ["max_steps=2000", "max_steps=20000"]
+    assert sorted(row[-1] for row in rows) == ["theta_rule=0.8", "theta_rule=0.9"]
+
+
+def test_max_steps_is_shown_in_the_steps_trained_column_not_as_a_protocol_label() -> None:
+    records = [make_record(100, 1000, max_steps=m) for m in (2000, 20000)]
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    assert "protocol" not in _header(markdown, "adapter") and _header(markdown, "adapter")[-1] == "steps trained"
+    rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
+    assert sorted(row[-1] for row in rows) == ["2,000 of 2,000", "20,000 of 20,000"]
     assert "up to 2000, 20000 (mixed) steps" in markdown
 
 

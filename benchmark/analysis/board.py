@@ -32,7 +32,7 @@ class Cell:
     group: GroupSummary
     adapter_label: str  # 'gpt', or 'gpt depth=2' when gpt appears with several configs
     task_label: str
-    protocol_label: str  # '' unless protocol settings differ between cells: then the knobs that differ
+    protocol_label: str  # '' unless protocol settings (but max_steps) differ between cells: then the knobs that differ
 
     @property
     def n_label(self) -> str:
@@ -165,13 +165,13 @@ def build_board(records: Iterable[Record]) -> Board:
     fits = scaling_fits(records)
     adapter_labels = config_labels([(g.adapter, g.adapter_config) for g in groups])
     task_labels = config_labels([(g.task, g.task_config) for g in groups])
-    protocol_labels = config_labels([("", {**g.protocol, "version": g.clocks_version}) for g in groups])
+    protocol_labels = config_labels([("", _labelled_protocol(g)) for g in groups])
     cells = tuple(
         Cell(
             group=group,
             adapter_label=adapter_labels[(group.adapter, canonical_json(group.adapter_config))],
             task_label=task_labels[(group.task, canonical_json(group.task_config))],
-            protocol_label=protocol_labels[("", canonical_json({**group.protocol, "version": group.clocks_version}))].strip(),
+            protocol_label=protocol_labels[("", canonical_json(_labelled_protocol(group)))].strip(),
         )
         for group in groups
     )
@@ -194,6 +194,11 @@ def build_board(records: Iterable[Record]) -> Board:
         rule_fits=tuple(fit_row(fit) for fit in fits["tau_rule_vs_complexity"]),
         records=tuple(sorted(record.run_id for record in records)),
     )
+
+
+def _labelled_protocol(group: GroupSummary) -> dict[str, Any]:
+    """The settings a protocol label may name: all but max_steps, which the steps-trained column shows for every cell."""
+    return {**{k: v for k, v in group.protocol.items() if k != "max_steps"}, "version": group.clocks_version}
 
 
 def methods(records: Sequence[Record]) -> Methods:

@@ -15,7 +15,7 @@ from typing import Any
 from benchmark.analysis.board import LEADERBOARD_SCHEMA_VERSION, PROTOCOL_FIELDS, Board, Cell, FitRow, Methods, build_board, knob_text
 from benchmark.core.display import count_text, format_bound, format_percent
 from benchmark.core.records import Record
-from benchmark.report.table import COLUMNS, clock_text, clocks_table, complexity_text, points_text, render
+from benchmark.report.table import COLUMNS, STEPS_LEGEND, clock_text, clocks_table, complexity_text, points_text, render
 from benchmark.run.spec import canonical_json
 
 
@@ -89,7 +89,8 @@ def _legend() -> str:
         "censored (neither clock fired), stream (no τ_mem); read off the medians, with the share of seeds agreeing when they do not all agree. "
         "window = τ_mem − τ_rule and log-window = log10(τ_mem / τ_rule) from the medians (`>`/`<`: bounds). "
         "height: the most novel-valid samples before τ_mem; area: ∫ novel-valid d log10(step) up to τ_mem, in decades (medians over seeds). "
-        "N† marks full-batch cells (N ≤ batch size: every batch holds the whole training set). Epochs = steps × batch / N."
+        "N† marks full-batch cells (N ≤ batch size: every batch holds the whole training set). Epochs = steps × batch / N. "
+        f"{STEPS_LEGEND}"
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from benchmark.analysis.board import Board, Cell
 from benchmark.analysis.stats import MedianSummary, SlopeFit
 from benchmark.core.display import format_bound
@@ -30,7 +32,10 @@ COLUMNS = (
     "area",
     "τ_rule (epochs)",
     "τ_mem (epochs)",
+    "steps trained",
 )
+FULL_BATCH_LEGEND = "N†: a full-batch cell (N ≤ batch size: each batch holds all N)."
+STEPS_LEGEND = "steps trained: median over seeds of the steps each run trained, of max_steps; early stop: the stop rule ended the runs (or the share of them it ended)."
 INTERVALS = ("all", "confidence", "none")  # every interval; only those at the stated coverage; medians alone
 
 
@@ -64,8 +69,16 @@ def points_text(fit: SlopeFit) -> str:
     return f"{fit.points} ({fit.points_censored})"
 
 
-def cell_texts(cell: Cell, intervals: str = "all") -> dict[str, str]:
-    """Every column's text for one cell, keyed by the names in `COLUMNS`."""
+def steps_text(steps_trained: Sequence[int], max_steps: int, stopped_early: Sequence[bool], notes: bool = True) -> str:
+    """'765 of 1,500 (early stop)': the median over seeds of the steps trained, of max_steps; '(early stop 2/3)' when not all stopped early."""
+    median = float(np.median(steps_trained))
+    early = sum(stopped_early)
+    note = "" if early == 0 else " (early stop)" if early == len(stopped_early) else f" (early stop {early}/{len(stopped_early)})"
+    return f"{median:,.0f} of {max_steps:,}{note if notes else ''}"
+
+
+def cell_texts(cell: Cell, intervals: str = "all", notes: bool = True) -> dict[str, str]:
+    """Every column's text for one cell, keyed by the names in `COLUMNS`; `intervals` and `notes` (early stop) may be cut to fit a terminal."""
     group, window = cell.group, cell.group.window
     clock = lambda summary, digits=0: clock_text(summary, digits, intervals)  # noqa: E731
     return {
@@ -85,6 +98,7 @@ def cell_texts(cell: Cell, intervals: str = "all") -> dict[str, str]:
         "area": clock(window.area, 2),
         "τ_rule (epochs)": clock(group.epochs["tau_rule"]),
         "τ_mem (epochs)": clock(group.epochs["tau_mem"]),
+        "steps trained": steps_text(group.steps_trained, group.max_steps, group.stopped_early, notes),
     }
 
 
@@ -103,4 +117,23 @@ def clocks_table(board: Board) -> str:
     return render(headers, rows)
 
 
-__all__ = ["COLUMNS", "INTERVALS", "cell_texts", "clock_text", "clocks_table", "complexity_text", "params_text", "points_text", "render"]
+def legend_lines(board: Board) -> list[str]:
+    """What the table's marks mean, for the views that print no legend paragraph: N† when a full-batch cell is shown."""
+    return [FULL_BATCH_LEGEND] if any(cell.group.full_batch for cell in board.cells) else []
+
+
+__all__ = [
+    "COLUMNS",
+    "FULL_BATCH_LEGEND",
+    "INTERVALS",
+    "STEPS_LEGEND",
+    "legend_lines",
+    "steps_text",
+    "cell_texts",
+    "clock_text",
+    "clocks_table",
+    "complexity_text",
+    "params_text",
+    "points_text",
+    "render",
+]

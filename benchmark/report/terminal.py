@@ -1,7 +1,7 @@
 """What a person watching a sweep sees: a compact leaderboard, one line per finished run, and progress.
 
 - `compact_table(board)`: the `Board` (`benchmark.analysis.board`) cut to the columns that fit a
-  100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, window status); the cell texts are those of
+  100-column terminal (adapter, task, N, seeds, τ_rule, τ_mem, status, steps trained); the cell texts are those of
   the markdown table (`benchmark.report.table`), and everything else is in the markdown file and `run --wide`.
 - `run_summary(record)`: the line logged when a run finishes.
 - `progress(...)`: a tqdm bar on a terminal; elsewhere (a log file, a CI console, a notebook's captured
@@ -17,54 +17,57 @@ from collections.abc import Sequence
 
 from benchmark.analysis.board import Board, Cell
 from benchmark.core.display import count_text
-from benchmark.report.table import cell_texts, points_text, render
+from benchmark.report.table import cell_texts, legend_lines, points_text, render
 
 logger = logging.getLogger(__name__)
 
 WIDTH = 100
-COMPACT_COLUMNS = ("adapter", "task", "N", "seeds", "τ_rule", "τ_mem", "window")
-_FROM_TABLE = {"window": "status"}  # compact column -> the markdown table's column whose text it shows
+COMPACT_COLUMNS = ("adapter", "task", "N", "seeds", "τ_rule", "τ_mem", "status", "steps trained")  # columns of the markdown table, in its order
 
 
 # --- the compact leaderboard ----------------------------------------------------------------------
 
 
-def _compact_cells(cell: Cell, intervals: str = "all") -> list[str]:
+def _compact_cells(cell: Cell, intervals: str = "all", notes: bool = True) -> list[str]:
     """One cell's `COMPACT_COLUMNS`, with the markdown table's texts; the task says its protocol when settings differ.
 
     `intervals`: "all" (as the markdown), "confidence" (only intervals at the stated coverage, no
     lower-coverage ranges) or "none" (medians alone), for when the table would not fit.
     """
-    texts = cell_texts(cell, intervals)
+    texts = cell_texts(cell, intervals, notes)
     if cell.protocol_label:
         texts["task"] = f"{texts['task']} ({cell.protocol_label})"
-    return [texts[_FROM_TABLE.get(column, column)] for column in COMPACT_COLUMNS]
+    return [texts[column] for column in COMPACT_COLUMNS]
 
 
 def compact_table(board: Board, width: int = WIDTH) -> str:
-    """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide."""
-    return _compact(board, width)[0]
+    """The leaderboard as a GitHub-markdown table of `COMPACT_COLUMNS`, at most `width` characters wide, and the legend of its marks."""
+    return "\n\n".join([_compact(board, width)[0], *legend_lines(board)])
 
 
 def _compact(board: Board, width: int) -> tuple[str, str]:
-    """(table, what was left out to fit): first ranges below the stated coverage, then intervals, then the middle of labels."""
+    """(table, what was left out to fit): ranges below the stated coverage, then intervals, early-stop notes, the middle of labels."""
 
     def fits(table: str) -> bool:
         return max(map(len, table.splitlines())) <= width
 
     if not board.cells:
         return "(no finished runs)", ""
-    for intervals, left_out in (("all", ""), ("confidence", "ranges below the stated coverage"), ("none", "intervals")):
-        cells = [_compact_cells(cell, intervals) for cell in board.cells]
+    steps = [("all", True, ""), ("confidence", True, "ranges below the stated coverage"), ("none", True, "intervals")]
+    if any(any(cell.group.stopped_early) for cell in board.cells):
+        steps.append(("none", False, "intervals, early-stop notes"))
+    for intervals, notes, left_out in steps:
+        cells = [_compact_cells(cell, intervals, notes) for cell in board.cells]
         table = render(COMPACT_COLUMNS, cells)
         if fits(table):
             return table, left_out
-    for limit in range(max(len(c[i]) for c in cells for i in (0, 1)), 7, -1):
-        cells = [[_shorten(text, limit) if i in (0, 1) else text for i, text in enumerate(row)] for row in cells]
-        table = render(COMPACT_COLUMNS, cells)
+    limits = [max(len(row[i]) for row in cells) for i in (0, 1)]  # adapter and task labels: the longer one gives way first
+    while max(limits) > 6:
+        limits[0 if limits[0] >= limits[1] else 1] -= 1
+        table = render(COMPACT_COLUMNS, [[_shorten(text, limits[i]) if i < 2 else text for i, text in enumerate(row)] for row in cells])
         if fits(table):
             break
-    return table, "intervals and the middle of long labels"
+    return table, f"{left_out}, the middle of long labels"
 
 
 def summary_text(board: Board, markdown_path: str | None = None, width: int = WIDTH) -> str:
@@ -73,11 +76,17 @@ def summary_text(board: Board, markdown_path: str | None = None, width: int = WI
     versions = ", ".join(map(str, methods.protocol_version)) or "?"
     table, left_out = _compact(board, width)
     lines = [f"{count_text(methods.num_records, 'run')}, protocol {versions}; clocks in steps, median over seeds; > x: not fired by step x", "", table]
+    legend = legend_lines(board)
+    if legend:
+        lines += ["", *legend]
     fits = _fit_lines(board)
     if fits:
         lines += ["", *fits]
     where = markdown_path or "run --wide"
-    lines += ["", f"left out to fit {width} columns: {left_out}; full leaderboard: {where}" if left_out else f"full leaderboard (methods, intervals, epochs, windows): {where}"]
+    if left_out:
+        lines += ["", f"left out to fit {width} columns: {left_out}", f"full leaderboard: {where}"]
+    else:
+        lines += ["", f"full leaderboard (methods, intervals, epochs, windows): {where}"]
     return "\n".join(lines)
 
 
