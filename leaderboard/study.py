@@ -277,7 +277,7 @@ def claim_c4(records: Sequence[Record], board: Board) -> list[Claim]:
     evidence, outcomes = [], []
     for row in board.mem_fits:
         line = row.fit.fit
-        ns = sorted({p["x"] for p in row.fit.points})
+        ns = sorted({p.x for p in row.fit.points})
         label = f"{row.adapter_label} {row.task_label}"
         if line.slope is None or line.low is None or line.high is None or line.coverage is None:
             evidence.append(f"{label}: N {ns[0]:g}–{ns[-1]:g}: no interval ({line.reason})")

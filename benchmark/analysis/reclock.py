@@ -33,13 +33,14 @@ def reclocked_rows(rows: Iterable[EvalRow], protocol: ProtocolConfig, chance: fl
     """1.0 eval rows with the 2.0 rule-curve fields rebuilt from `mem` and `novel_valid` (exact copies only)."""
     out = []
     for row in rows:
-        if row.mem is None or row.novel_valid is None:
+        mem, novel_valid = row.mem, row.novel_valid
+        if mem is None or novel_valid is None:
             raise RecordError(f"eval row at step {row.step} lacks mem or novel_valid: a protocol-1.0 run of finite N has both")
         total = int(protocol.eval_samples if row.samples is None else row.samples)
-        kept = round((1.0 - row.mem) * total)
+        kept = round((1.0 - mem) * total)
         row = row.replace(samples=total, noncopy=kept / total, noncopy_count=kept, copy_excess_near=None)
         if kept >= protocol.noncopy_floor:
-            q = min(1.0, row.novel_valid * total / kept)
+            q = min(1.0, novel_valid * total / kept)
             row = row.replace(noncopy_valid=q, noncopy_valid_norm=normalise_validity(q, chance))
         else:
             row = row.replace(noncopy_valid=None, noncopy_valid_norm=None)

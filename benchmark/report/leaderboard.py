@@ -114,7 +114,7 @@ def _alpha_markdown(fits: Sequence[FitRow]) -> str:
     cells = []
     for row in fits:
         points = row.fit.points
-        ns = sorted({p["x"] for p in points})
+        ns = sorted({p.x for p in points})
         cells.append(
             [
                 row.adapter_label,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.analysis.board import FitRow, build_board
+from benchmark.analysis.fits import FitPoint
 from benchmark.analysis.stats import SlopeFit
 from benchmark.core.display import count_text, format_clock, format_percent
 from benchmark.core.records import find_record_files, load_records, read_record
@@ -98,7 +99,7 @@ def plot_tau_vs_n(pyplot: Any, row: FitRow, path: Path) -> Path:
     figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
     _scatter(axes, row.fit.points, "tab:red", "τ_mem")
     line = row.fit.fit
-    n_values = sorted({p["x"] for p in row.fit.points})
+    n_values = sorted({p.x for p in row.fit.points})
     if line.slope is not None and line.intercept is not None:
         grid = [n_values[0], n_values[-1]]
         axes.plot(
@@ -121,7 +122,7 @@ def plot_tau_rule_vs_complexity(pyplot: Any, row: FitRow, path: Path) -> Path:
     figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
     _scatter(axes, row.fit.points, "tab:blue", "τ_rule")
     line = row.fit.fit
-    xs = sorted({p["x"] for p in row.fit.points})
+    xs = sorted({p.x for p in row.fit.points})
     if line.slope is not None and line.intercept is not None:
         axes.plot(xs, [10 ** (line.intercept + line.slope * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({count_text(line.points, 'run')})")
     axes.set_yscale("log")
@@ -139,14 +140,14 @@ def _slope_text(line: SlopeFit) -> str:
     return f"{line.slope:.2f} [{line.low:.2f}, {line.high:.2f}] ({format_percent(line.coverage)})"
 
 
-def _scatter(axes: Any, points: Iterable[Mapping[str, Any]], color: str, label: str) -> None:
+def _scatter(axes: Any, points: Iterable[FitPoint], color: str, label: str) -> None:
     points = list(points)
-    fired = [p for p in points if not p["censored"]]
-    censored = [p for p in points if p["censored"]]
+    fired = [p for p in points if not p.censored]
+    censored = [p for p in points if p.censored]
     if fired:
-        axes.scatter([p["x"] for p in fired], [max(p["tau"], 1.0) for p in fired], color=color, label=f"{label} (fired)")
+        axes.scatter([p.x for p in fired], [max(p.tau, 1.0) for p in fired], color=color, label=f"{label} (fired)")
     if censored:
-        axes.scatter([p["x"] for p in censored], [max(p["tau"], 1.0) for p in censored], marker="^", facecolors="none", edgecolors=color, label=f"{label} censored (> bound)")
+        axes.scatter([p.x for p in censored], [max(p.tau, 1.0) for p in censored], marker="^", facecolors="none", edgecolors=color, label=f"{label} censored (> bound)")
 
 
 def _save(pyplot: Any, figure: Any, path: Path) -> Path:
