@@ -161,10 +161,10 @@ def _verdict_from_tests(directions: Sequence[str], wanted: str) -> tuple[str, st
     if not testable:
         return "not testable at this scale", "no comparison had both cells measured"
     if any(d == opposite for d in testable):
-        return "not reproduced", f"{sum(d == opposite for d in testable)} of {len(testable)} comparisons separated the other way"
+        return "not reproduced", f"{sum(d == opposite for d in testable)} of {count_text(len(testable), 'comparison')} separated the other way"
     if all(d == wanted for d in testable):
         return "reproduced", f"{_all(len(testable), 'comparison')} separated the predicted way (each p = {SEPARATION_P:.2f}, one-sided)"
-    return "inconclusive", f"{sum(d == wanted for d in testable)} of {len(testable)} comparisons separated the predicted way, the rest overlap"
+    return "inconclusive", f"{sum(d == wanted for d in testable)} of {count_text(len(testable), 'comparison')} separated the predicted way, the rest overlap"
 
 
 def claim_c1(records: Sequence[Record]) -> Claim:
@@ -295,7 +295,7 @@ def claim_c4(records: Sequence[Record], board: Board) -> list[Claim]:
     if not testable:
         linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not testable at this scale", "no fit had an interval")
     elif "no" in testable:
-        linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not reproduced", f"{testable.count('no')} of {len(testable)} intervals exclude α = 1")
+        linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not reproduced", f"{testable.count('no')} of {count_text(len(testable), 'interval')} exclude α = 1")
     elif all(o == "yes" for o in testable):
         linear = Claim(
             "C4a",
