@@ -62,3 +62,12 @@ def test_steps_text_is_the_median_of_the_seeds_with_who_stopped_early() -> None:
     assert steps_text([700, 1500, 820], 1500, [True, False, True]) == "820 of 1,500 (early stop 2/3)"
     assert steps_text([3000], 3000, [False]) == "3,000 of 3,000"
     assert steps_text([700, 900], 1500, [True, True], notes=False) == "800 of 1,500"
+
+
+def test_settings_that_differ_are_a_protocol_column_in_both_tables() -> None:
+    board = leaderboard.build([make_record(100, 900, protocol={"theta_rule": theta}) for theta in (0.8, 0.9)])
+    full = _rows(leaderboard.to_markdown(board), "adapter")
+    compact = _rows(terminal.compact_table(board), "adapter")
+    assert [row["protocol"] for row in compact] == [row["protocol"] for row in full]
+    assert sorted(row["protocol"] for row in compact) == ["theta_rule=0.8", "theta_rule=0.9"]
+    assert all(row["task"] == "parity" for row in compact)  # the task label is not made to carry the settings

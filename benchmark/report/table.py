@@ -102,11 +102,19 @@ def cell_texts(cell: Cell, intervals: str = "all", notes: bool = True) -> dict[s
     }
 
 
-def render(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-markdown table of already formatted texts (no number parsing: '0.50' stays '0.50')."""
-    from tabulate import tabulate  # local: keeps `python -m benchmark list` fast
+def render(headers: Sequence[str], rows: Sequence[Sequence[str]], *, tight: bool = False) -> str:
+    """A GitHub-markdown table of already formatted texts (no number parsing: '0.50' stays '0.50').
 
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    `tight` (the terminal): columns as wide as their widest text, without tabulate's two spare spaces after short headers.
+    """
+    import tabulate as tabulate_module  # local: keeps `python -m benchmark list` fast
+
+    padding = tabulate_module.MIN_PADDING
+    tabulate_module.MIN_PADDING = 0 if tight else padding
+    try:
+        return tabulate_module.tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    finally:
+        tabulate_module.MIN_PADDING = padding
 
 
 def clocks_table(board: Board) -> str:

@@ -28,16 +28,14 @@ COMPACT_COLUMNS = ("adapter", "task", "N", "seeds", "τ_rule", "τ_mem", "status
 # --- the compact leaderboard ----------------------------------------------------------------------
 
 
-def _compact_cells(cell: Cell, intervals: str = "all", notes: bool = True) -> list[str]:
-    """One cell's `COMPACT_COLUMNS`, with the markdown table's texts; the task says its protocol when settings differ.
+def _compact_cells(cell: Cell, intervals: str = "all", notes: bool = True, mixed: bool = False) -> list[str]:
+    """One cell's `COMPACT_COLUMNS` with the markdown table's texts, and its protocol label when settings differ (`mixed`).
 
     `intervals`: "all" (as the markdown), "confidence" (only intervals at the stated coverage, no
     lower-coverage ranges) or "none" (medians alone), for when the table would not fit.
     """
     texts = cell_texts(cell, intervals, notes)
-    if cell.protocol_label:
-        texts["task"] = f"{texts['task']} ({cell.protocol_label})"
-    return [texts[column] for column in COMPACT_COLUMNS]
+    return [texts[column] for column in COMPACT_COLUMNS] + ([cell.protocol_label] if mixed else [])
 
 
 def compact_table(board: Board, width: int = WIDTH) -> str:
@@ -53,18 +51,21 @@ def _compact(board: Board, width: int) -> tuple[str, str]:
 
     if not board.cells:
         return "(no finished runs)", ""
+    mixed = board.mixed_protocols  # as the markdown: a protocol column naming the settings that differ
+    headers = (*COMPACT_COLUMNS, "protocol") if mixed else COMPACT_COLUMNS
+    labels = (0, 1, len(headers) - 1) if mixed else (0, 1)  # the columns whose middle may go
     steps = [("all", True, ""), ("confidence", True, "ranges below the stated coverage"), ("none", True, "intervals")]
     if any(any(cell.group.stopped_early) for cell in board.cells):
         steps.append(("none", False, "intervals, early-stop notes"))
     for intervals, notes, left_out in steps:
-        cells = [_compact_cells(cell, intervals, notes) for cell in board.cells]
-        table = render(COMPACT_COLUMNS, cells)
+        cells = [_compact_cells(cell, intervals, notes, mixed) for cell in board.cells]
+        table = render(headers, cells, tight=True)
         if fits(table):
             return table, left_out
-    limits = [max(len(row[i]) for row in cells) for i in (0, 1)]  # adapter and task labels: the longer one gives way first
-    while max(limits) > 6:
-        limits[0 if limits[0] >= limits[1] else 1] -= 1
-        table = render(COMPACT_COLUMNS, [[_shorten(text, limits[i]) if i < 2 else text for i, text in enumerate(row)] for row in cells])
+    limits = {i: max(len(row[i]) for row in cells) for i in labels}  # the longest label gives way first
+    while max(limits.values()) > 6:
+        limits[max(labels, key=lambda i: limits[i])] -= 1
+        table = render(headers, [[_shorten(text, limits[i]) if i in limits else text for i, text in enumerate(row)] for row in cells], tight=True)
         if fits(table):
             break
     return table, f"{left_out}, the middle of long labels"
