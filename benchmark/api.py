@@ -33,7 +33,9 @@ class SweepFailed(RuntimeError):
         self.records = result.records
         self.failures = result.failures
         first = result.failures[0]
-        super().__init__(f"{len(result.failures)} of {len(result.outcomes)} runs failed; first: {first.spec.run_id}:\n{first.error}")
+        from benchmark.core.display import count_text
+
+        super().__init__(f"{len(result.failures)} of {count_text(len(result.outcomes), 'run')} failed; first: {first.spec.run_id}:\n{first.error}")
 
 
 def plan_sweep(

@@ -324,7 +324,9 @@ def command_run(args: argparse.Namespace) -> int:
     for refusal in result.refusals:
         print(f"error: {' '.join(str(refusal.error).split())}", file=sys.stderr)
     if result.failures:
-        print(f"error: {len(result.failures)} of {len(plan.specs)} runs failed (tracebacks above); rerun to retry them", file=sys.stderr)
+        from benchmark.core.display import count_text
+
+        print(f"error: {len(result.failures)} of {count_text(len(plan.specs), 'run')} failed (tracebacks above); rerun to retry them", file=sys.stderr)
         return EXIT_RUN_FAILED
     return EXIT_USER_ERROR if result.refusals else 0
 

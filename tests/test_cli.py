@@ -72,7 +72,7 @@ def test_yaml_sweep_of_baselines_gives_known_clocks_and_a_rerun_skips_everything
     compact = clock_rows(again.out)  # the default view: the compact table, the full one in runs/leaderboard.md
     assert list(next(iter(compact.values()))) == list(terminal.COMPACT_COLUMNS)
     for name, row in rows.items():  # the same cells as the full table (clocks: the median, without the seeds' range)
-        assert [compact[name][c] for c in ("adapter", "task", "N", "seeds", "window")] == [row[c] for c in ("adapter", "task", "N", "seeds", "status")]
+        assert [compact[name][c] for c in ("adapter", "task", "N", "seeds", "status", "steps trained")] == [row[c] for c in ("adapter", "task", "N", "seeds", "status", "steps trained")]
         assert all(row[c].startswith(compact[name][c]) for c in ("τ_rule", "τ_mem"))
     assert clock_rows((runs / "leaderboard.md").read_text()) == rows
     assert {path: path.stat().st_mtime_ns for path in records} == stamps  # nothing rewritten

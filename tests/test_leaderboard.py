@@ -70,8 +70,8 @@ def test_markdown_has_methods_header_rows_and_censored_bounds() -> None:
 def test_labels_show_only_the_knobs_that_differ() -> None:
     records = [make_record(100, 1000, adapter_knobs={"batch_size": b}, batch_size=b) for b in (32, 64)]
     board = leaderboard.build(records)
-    assert sorted(row["adapter_label"] for row in board["rows"]) == ["uniform batch_size=32", "uniform batch_size=64"]
-    assert {row["task_label"] for row in board["rows"]} == {"parity"}
+    assert sorted(cell.adapter_label for cell in board.cells) == ["uniform batch_size=32", "uniform batch_size=64"]
+    assert {cell.task_label for cell in board.cells} == {"parity"}
 
 
 def test_scaling_section_reports_alpha_with_its_n_range_interval_and_censored_runs() -> None:
@@ -100,7 +100,7 @@ def test_predicted_windows_section_lists_each_cell_and_the_agreement() -> None:
     records += [make_record(150, 900, seed=s, n_train=64) for s in range(3)]
     records += [make_record(100, 150, seed=s, n_train=8) for s in range(3)]
     board = leaderboard.build(records)
-    assert board["prediction_summary"] == {"cells": 2, "known": 2, "agree": 1}
+    assert board.prediction_summary.to_dict() == {"cells": 2, "known": 2, "agree": 1}
     markdown = leaderboard.to_markdown(board)
     assert "## Intrinsic rule clock and predicted windows" in markdown
     rows = {row[0]: row for row in _table_rows(markdown, "cell", "τ_rule^∞ (stream)")}
@@ -142,11 +142,19 @@ def test_load_records_reads_run_folders_and_names_bad_files(tmp_path: Path) -> N
 
 
 def test_rows_that_differ_only_in_protocol_get_a_protocol_column() -> None:
-    records = [make_record(100, 1000, max_steps=m) for m in (2000, 20000)]
+    records = [make_record(100, 1000, protocol={"theta_rule": theta}) for theta in (0.8, 0.9)]
     markdown = leaderboard.to_markdown(leaderboard.build(records))
     assert _header(markdown, "adapter")[-1] == "protocol"
     rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
-    assert sorted(row[-1] for row in rows) == ["max_steps=2000", "max_steps=20000"]
+    assert sorted(row[-1] for row in rows) == ["theta_rule=0.8", "theta_rule=0.9"]
+
+
+def test_max_steps_is_shown_in_the_steps_trained_column_not_as_a_protocol_label() -> None:
+    records = [make_record(100, 1000, max_steps=m) for m in (2000, 20000)]
+    markdown = leaderboard.to_markdown(leaderboard.build(records))
+    assert "protocol" not in _header(markdown, "adapter") and _header(markdown, "adapter")[-1] == "steps trained"
+    rows = _table_rows(markdown, "adapter", "task", "complexity", "N", "params")
+    assert sorted(row[-1] for row in rows) == ["2,000 of 2,000", "20,000 of 20,000"]
     assert "up to 2000, 20000 (mixed) steps" in markdown
 
 

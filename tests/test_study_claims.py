@@ -142,3 +142,8 @@ def test_a_missing_runs_folder_is_one_line_and_exit_2(capsys: pytest.CaptureFixt
     assert study.main(["--runs", str(tmp_path / "absent")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "absent: no such folder" in err
+
+
+def test_verdict_reasons_count_one_comparison_in_the_singular() -> None:
+    assert study._verdict_from_tests([">", "?"], "<") == ("not reproduced", "1 of 1 comparison separated the other way")
+    assert study._verdict_from_tests(["<", "=", ">"], "<")[1] == "1 of 3 comparisons separated the other way"

@@ -123,9 +123,9 @@ def test_smoke_study_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixt
     records = load_records([runs])
     assert sorted(record.run_id for record in records) == sorted(spec.run_id for spec in specs)
     board = leaderboard.build(records)
-    rows = {(row["adapter"], row["task_config"]["G"], row["n_train"]) for row in board["rows"]}
+    rows = {(cell.group.adapter, cell.group.task_config["G"], cell.group.n_train) for cell in board.cells}
     expected = {(spec.adapter.name, spec.task.config["G"], spec.n_train) for spec in specs}
-    assert rows == expected and len(board["rows"]) == len(expected)
+    assert rows == expected and len(board.cells) == len(expected)
     markdown = leaderboard.to_markdown(board)
     for adapter, g, _ in expected:
         assert f"| {adapter} " in markdown and f"parity G={g}" in markdown

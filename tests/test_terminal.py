@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from synthetic_records import make_record
 
 from benchmark.report import leaderboard, terminal
+from benchmark.report import table as table_legend
 from benchmark.run import progress
 from benchmark.run.progress import PlainProgress
 
@@ -35,8 +37,10 @@ def test_compact_table_fits_100_columns_with_intervals_long_labels_and_split_see
     assert header == list(terminal.COMPACT_COLUMNS)
     assert "(2/3) |" in table  # disagreeing seeds say so
     assert "> 2000" in table  # censored clocks stay bounds
-    labels = [line.split("|")[1].strip() for line in lines[2:]]
-    assert {"memorizer batch_size=128", "memorizer batch_size=64"} <= set(labels)  # intervals go before labels are cut
+    labels = [line.split("|")[1].strip() for line in lines[2:] if line.startswith("|")]
+    assert lines[-1] == table_legend.FULL_BATCH_LEGEND  # N = 32 ≤ batch 64 is printed as 32†: the mark is explained
+    assert "[" not in table and "range" not in table  # intervals go before labels are cut
+    assert sorted(label[-3:] for label in labels if label.startswith("mem")) == ["128", "=64"]  # the middle goes, the knob values stay
     text = terminal.summary_text(board, "runs/leaderboard.md")
     assert max(map(len, text.splitlines())) <= terminal.WIDTH and "runs/leaderboard.md" in text
     assert "No fit" not in text and "no fit" not in text
@@ -46,7 +50,7 @@ def test_labels_are_shortened_not_the_clocks_when_the_table_is_too_wide() -> Non
     knobs = {"batch_size": 64}
     records = [make_record(100, 800, adapter="memorizer", adapter_knobs=knobs, seed=s) for s in range(2)]
     board = _board(records)
-    board["rows"][0]["adapter_label"] = "memorizer " + "very_long_knob=1 " * 8
+    board = dataclasses.replace(board, cells=(dataclasses.replace(board.cells[0], adapter_label="memorizer " + "very_long_knob=1 " * 8), *board.cells[1:]))
     table = terminal.compact_table(board, width=80)
     assert max(map(len, table.splitlines())) <= 80 and "…" in table and "| 100 " in table
 
@@ -131,10 +135,10 @@ def test_compact_table_names_the_model_type_and_prints_config_args_as_key_value(
         make_record(170, 990, adapter="hf_causal_lm", adapter_knobs={"model_type": "qwen2", "width": 64}),
     ]
     table = terminal.compact_table(leaderboard.build(records))
-    adapters = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    adapters = [line.split("|")[1].strip() for line in table.splitlines()[2:] if line.startswith("|")]
     assert [cell.split(" ")[0] for cell in adapters] == ["hf_causal_lm/llama", "hf_causal_lm/qwen2", "hf_causal_lm/qwen2"]  # kept whole when labels are cut
-    assert adapters[2].endswith("width=64") and "[" not in table and "'" not in table
+    assert adapters[2].endswith("=64") and adapters[1].endswith("=128") and "[" not in table  # the value that tells rows apart survives the cut and "'" not in table
     markdown = leaderboard.to_markdown(leaderboard.build(records))
-    assert "config_args=num_key_value_heads=2 model_type=llama width=128" in markdown and "config_args=— model_type=qwen2 width=64" in markdown
+    assert "hf_causal_lm/llama config_args=num_key_value_heads=2 width=128" in markdown and "hf_causal_lm/qwen2 config_args=— width=64" in markdown
     alone = terminal.compact_table(leaderboard.build(records[1:2]))
     assert "hf_causal_lm/qwen2" in alone  # the model type shows even when every row shares it

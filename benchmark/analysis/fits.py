@@ -24,6 +24,17 @@ TAU_RULE_LAW = "log10 tau_rule ~ beta * complexity"
 
 
 @dataclass(frozen=True)
+class FitPoint:
+    """One run in a scaling fit: its x (N or complexity), its clock (a lower bound when censored), its seed."""
+
+    x: float
+    tau: float
+    censored: bool
+    seed: int
+    full_batch: bool  # N ≤ batch size: every batch held the whole training set
+
+
+@dataclass(frozen=True)
 class ScalingFit:
     """One fitted scaling law: which runs it covers, its points, and the fit."""
 
@@ -36,12 +47,12 @@ class ScalingFit:
     n_train: int | str | None  # τ_rule fits: the N (or "stream"); τ_mem fits: None
     protocol: dict[str, Any]
     clocks_version: str
-    points: list[dict[str, Any]]  # x, tau, censored, seed, full_batch per run
+    points: list[FitPoint]  # one per run
     fit: SlopeFit
 
     @property
     def full_batch_points(self) -> int:
-        return sum(point["full_batch"] for point in self.points)
+        return sum(point.full_batch for point in self.points)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -74,18 +85,18 @@ def _fit(members: Sequence[Record], law: str) -> ScalingFit:
     x_of = (lambda r: float(r.n_train)) if mem_law else (lambda r: r.complexity)
     members = sorted(members, key=lambda r: (x_of(r), r.seed))
     points = [
-        {
-            "x": x_of(r),
-            "tau": float(r.clocks[clock].step),
-            "censored": bool(r.clocks[clock].censored),
-            "seed": r.seed,
-            "full_batch": (not r.stream) and int(r.n_train) <= r.batch_size,
-        }
+        FitPoint(
+            x=x_of(r),
+            tau=float(r.clocks[clock].step),
+            censored=bool(r.clocks[clock].censored),
+            seed=r.seed,
+            full_batch=(not r.stream) and int(r.n_train) <= r.batch_size,
+        )
         for r in members
     ]
-    x = [math.log10(p["x"]) if mem_law else p["x"] for p in points]
-    y = [math.log10(max(p["tau"], 1.0)) for p in points]  # a clock at step 0 counts as step 1
-    fit = clustered_slope(x, y, [p["censored"] for p in points], [p["seed"] for p in points])
+    x = [math.log10(p.x) if mem_law else p.x for p in points]
+    y = [math.log10(max(p.tau, 1.0)) for p in points]  # a clock at step 0 counts as step 1
+    fit = clustered_slope(x, y, [p.censored for p in points], [p.seed for p in points])
     first = members[0]
     return ScalingFit(
         law=law,

@@ -78,6 +78,9 @@ class GroupSummary:
     batch_size: int
     seeds: tuple[int, ...]
     run_ids: tuple[str, ...]
+    max_steps: int
+    steps_trained: tuple[int, ...]  # per seed, in `seeds` order
+    stopped_early: tuple[bool, ...]  # per seed: the stop rule ended the run before max_steps
     clocks: dict[str, MedianSummary | None]  # None: not applicable (stream) or not recorded
     epochs: dict[str, MedianSummary | None]  # τ_rule and τ_mem in epochs (None in stream mode)
     window: WindowSummary
@@ -94,6 +97,7 @@ class GroupSummary:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["seeds"], data["run_ids"] = list(self.seeds), list(self.run_ids)
+        data["steps_trained"], data["stopped_early"] = list(self.steps_trained), list(self.stopped_early)
         data["clocks"] = {name: None if value is None else value.to_dict() for name, value in self.clocks.items()}
         data["epochs"] = {name: None if value is None else value.to_dict() for name, value in self.epochs.items()}
         data["window"] = self.window.to_dict()
@@ -152,6 +156,9 @@ def summarise_cell(key: str, members: Sequence[Record]) -> GroupSummary:
         batch_size=first.batch_size,
         seeds=tuple(member.seed for member in members),
         run_ids=tuple(member.run_id for member in members),
+        max_steps=first.max_steps,
+        steps_trained=tuple(member.steps_trained for member in members),
+        stopped_early=tuple(member.stopped_early for member in members),
         clocks=clocks,
         epochs=epochs,
         window=window_from_medians(clocks["tau_rule"], clocks["tau_mem"], counts, members, v1_words=v1_words),

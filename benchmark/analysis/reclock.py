@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from benchmark.core.config import ConfigError, build_config
-from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, Record, RecordError, find_record_files, read_record, write_json_atomic, write_record
+from benchmark.core.records import RECORD_SCHEMA_VERSION, Clock, EvalRow, Record, RecordError, find_record_files, read_record, write_json_atomic, write_record
 from benchmark.run.clocks import CLOCK_CURVES, read_clocks
 from benchmark.run.metrics import normalise_validity
-from benchmark.run.rundir import METRICS_FILE, SPEC_FILE, load_metrics
+from benchmark.run.rundir import METRICS_FILE, SPEC_FILE, read_eval_rows
 from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig
 
 logger = logging.getLogger(__name__)
@@ -30,24 +29,26 @@ logger = logging.getLogger(__name__)
 MISSING_IN_V1 = "near-copies were not recorded in protocol 1.0: non-copies exclude exact copies only, and tau_mem_near is not available"
 
 
-def reclocked_rows(rows: Iterable[Mapping[str, Any]], protocol: ProtocolConfig, chance: float) -> list[dict[str, Any]]:
+def reclocked_rows(rows: Iterable[EvalRow], protocol: ProtocolConfig, chance: float) -> list[EvalRow]:
     """1.0 eval rows with the 2.0 rule-curve fields rebuilt from `mem` and `novel_valid` (exact copies only)."""
     out = []
     for row in rows:
-        row = dict(row)
-        total = int(row.get("samples", protocol.eval_samples))
-        kept = round((1.0 - row["mem"]) * total)
-        row.update(samples=total, noncopy=kept / total, noncopy_count=kept, copy_excess_near=None)
+        mem, novel_valid = row.mem, row.novel_valid
+        if mem is None or novel_valid is None:
+            raise RecordError(f"eval row at step {row.step} lacks mem or novel_valid: a protocol-1.0 run of finite N has both")
+        total = int(protocol.eval_samples if row.samples is None else row.samples)
+        kept = round((1.0 - mem) * total)
+        row = row.replace(samples=total, noncopy=kept / total, noncopy_count=kept, copy_excess_near=None)
         if kept >= protocol.noncopy_floor:
-            q = min(1.0, row["novel_valid"] * total / kept)
-            row.update(noncopy_valid=q, noncopy_valid_norm=normalise_validity(q, chance))
+            q = min(1.0, novel_valid * total / kept)
+            row = row.replace(noncopy_valid=q, noncopy_valid_norm=normalise_validity(q, chance))
         else:
-            row.update(noncopy_valid=None, noncopy_valid_norm=None)
+            row = row.replace(noncopy_valid=None, noncopy_valid_norm=None)
         out.append(row)
     return out
 
 
-def reclock_record(record: Record, rows: list[dict[str, Any]]) -> tuple[Record, list[dict[str, Any]]]:
+def reclock_record(record: Record, rows: list[EvalRow]) -> tuple[Record, list[EvalRow]]:
     """The 2.0 reading of one 1.0 run: its record (schema 2, protocol 1.0) and its rows with the rebuilt fields."""
     if record.protocol_version != "1.0":
         raise RecordError(f"run {record.run_id} is a protocol {record.protocol_version} run; only 1.0 runs are re-read")
@@ -59,7 +60,7 @@ def reclock_record(record: Record, rows: list[dict[str, Any]]) -> tuple[Record, 
     except ConfigError as error:
         raise RecordError(f"run {record.run_id}: its protocol settings cannot be read as 2.0 settings ({error})") from None
     rows = reclocked_rows(rows, protocol, float(record.task["chance_valid"]))
-    clocks = read_clocks(rows, protocol, batch_size=record.batch_size, n_train=int(record.n_train))
+    clocks = read_clocks([row.to_dict() for row in rows], protocol, batch_size=record.batch_size, n_train=int(record.n_train))  # the protocol's own reader
     near = clocks["tau_mem_near"]
     clocks["tau_mem_near"] = Clock(step=None, censored=False, epoch=None, metric=near.metric, threshold=near.threshold, applicable=False)
     reread = Record(
@@ -67,7 +68,7 @@ def reclock_record(record: Record, rows: list[dict[str, Any]]) -> tuple[Record, 
         schema_version=RECORD_SCHEMA_VERSION,
         clocks={name: clocks[name] for name in CLOCK_CURVES},
         window=clocks["window"],
-        final_metrics=rows[-1],
+        final_metrics=rows[-1].to_dict(),
         stop_reason=None,
         extra={**record.extra, "reclocked": {"clocks_version": PROTOCOL_VERSION, "missing": MISSING_IN_V1, "noncopy_floor": protocol.noncopy_floor}},
     )
@@ -101,11 +102,11 @@ def reclock_runs(roots: Iterable[str | os.PathLike[str]], out: str | os.PathLike
     written = []
     for path in find_record_files(roots):
         record = read_record(path)
-        reread, rows = reclock_record(record, load_metrics(path.parent))
+        reread, rows = reclock_record(record, read_eval_rows(path.parent))
         target = out / record.run_id
         target.mkdir(parents=True, exist_ok=True)
         write_json_atomic(target / SPEC_FILE, dict(record.spec))
-        (target / METRICS_FILE).write_text("".join(json.dumps(row, sort_keys=True, allow_nan=False) + "\n" for row in rows))
+        (target / METRICS_FILE).write_text("".join(json.dumps(row.to_dict(), sort_keys=True, allow_nan=False) + "\n" for row in rows))
         write_record(target, reread)
         written.append(target)
         logger.info("re-read %s: tau_rule %s, tau_mem %s, window %s", record.run_id, reread.clocks["tau_rule"].display(), reread.clocks["tau_mem"].display(), reread.window.status)

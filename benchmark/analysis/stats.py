@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from benchmark.core.display import format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
+from benchmark.core.display import count_text, format_bound, format_percent  # noqa: F401 - one formatter for the whole suite
 from benchmark.run.metrics import WILSON_Z, wilson_interval  # noqa: F401 - the per-eval interval lives with the metrics
 
 # --- medians over seeds ------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class MedianSummary:
         if self.kind == "single" or self.low is None or self.high is None or self.coverage is None:
             return median
         if self.low == self.high == self.median and self.low_is_bound == self.high_is_bound == self.median_is_bound:
-            return f"{median} (all {self.runs} runs)"  # every run the same (e.g. all censored at one bound): no spread to show
+            return f"{median} (all {count_text(self.runs, 'run')})"  # every run the same (e.g. all censored at one bound): no spread to show
         low = format_bound(self.low, bool(self.low_is_bound), digits)
         high = format_bound(self.high, bool(self.high_is_bound), digits)
         percent = format_percent(self.coverage)

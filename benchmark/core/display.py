@@ -63,4 +63,9 @@ def knob_value(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["adapter_label", "format_bound", "format_clock", "format_percent", "format_window", "knob_value", "model_type"]
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 run', '3 runs', '0 runs': a count with its noun in the right number (`plural` for irregular nouns)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+__all__ = ["adapter_label", "count_text", "format_bound", "format_clock", "format_percent", "format_window", "knob_value", "model_type"]

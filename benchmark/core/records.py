@@ -71,6 +71,121 @@ class Window:
     area: float | None = None  # ∫ novel_valid d log10(step) from step 1 to τ_mem or the last eval, in decades; None in v1
 
 
+# metrics.jsonl fields -> their JSON kind: "int", "float", "interval" ([low, high]) or "histogram" (fractions by distance)
+EVAL_ROW_FIELDS = {
+    "step": "int", "epoch": "float", "loss": "float", "wall_time_s": "float", "eval_time_s": "float", "samples": "int",
+    "valid": "float", "valid_ci": "interval", "valid_norm": "float", "valid_norm_ci": "interval", "constraints": "float", "unique": "float",
+    "mem": "float", "mem_ci": "interval", "control": "float", "control_ci": "interval", "mem_excess": "float",
+    "near": "float", "near_ci": "interval", "near_control": "float", "near_excess": "float", "copy_excess_near": "float",
+    "novel_valid": "float", "novel_valid_ci": "interval", "noncopy": "float", "noncopy_count": "int", "noncopy_valid": "float",
+    "noncopy_valid_norm": "float", "noncopy_valid_norm_ci": "interval", "noncopy_constraints": "float",
+    "nearest_train": "histogram", "nearest_control": "histogram",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    """One line of `metrics.jsonl`: an eval's fractions, their Wilson intervals and the clock curves (benchmark/PROTOCOL.md).
+
+    None: not measured at this eval (stream runs have no copy curves) or not written by the run's protocol version.
+    Keys this class does not know stay in `extra`, and `keys` keeps the line's own keys in order, so
+    `to_dict()` gives back exactly the object that was read.
+    """
+
+    step: int
+    epoch: float | None = None  # step × batch / N (None: stream)
+    loss: float | None = None  # mean training loss since the previous eval (None at step 0)
+    wall_time_s: float | None = None
+    eval_time_s: float | None = None
+    samples: int | None = None  # M: samples drawn at this eval (protocol 2.0)
+    valid: float | None = None
+    valid_ci: tuple[float, float] | None = None
+    valid_norm: float | None = None
+    valid_norm_ci: tuple[float, float] | None = None
+    constraints: float | None = None
+    unique: float | None = None
+    mem: float | None = None  # exact copies of a training sample
+    mem_ci: tuple[float, float] | None = None
+    control: float | None = None  # exact copies of the control set (chance copies)
+    control_ci: tuple[float, float] | None = None
+    mem_excess: float | None = None  # τ_mem's curve
+    near: float | None = None
+    near_ci: tuple[float, float] | None = None
+    near_control: float | None = None
+    near_excess: float | None = None
+    copy_excess_near: float | None = None  # τ_mem near's curve
+    novel_valid: float | None = None
+    novel_valid_ci: tuple[float, float] | None = None
+    noncopy: float | None = None
+    noncopy_count: int | None = None
+    noncopy_valid: float | None = None
+    noncopy_valid_norm: float | None = None  # τ_rule's curve (None: too few non-copies to read it)
+    noncopy_valid_norm_ci: tuple[float, float] | None = None
+    noncopy_constraints: float | None = None
+    nearest_train: tuple[float, ...] | None = None  # fractions at distance 0, 1, 2, 3, ≥ 4 from the training set
+    nearest_control: tuple[float, ...] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # keys of a newer writer, kept for a faithful round trip
+    keys: tuple[str, ...] | None = None  # the line's keys in order; None: every field above, then `extra`
+
+    def curve(self, name: str) -> Any:
+        """The value a clock reads by its recorded metric name (e.g. "mem_excess"); a name that no row has is a KeyError."""
+        if name in EVAL_ROW_FIELDS:
+            return getattr(self, name)
+        if name in self.extra:
+            return self.extra[name]
+        raise KeyError(f"no curve {name!r} in an eval row (known: {', '.join(EVAL_ROW_FIELDS)})")
+
+    def replace(self, **values: Any) -> EvalRow:
+        """A copy with `values` set (fields of this class only); fields the line lacked are added after its own keys."""
+        unknown = [name for name in values if name not in EVAL_ROW_FIELDS]
+        if unknown:
+            raise AttributeError(f"EvalRow has no field {', '.join(unknown)}")
+        keys = None if self.keys is None else self.keys + tuple(name for name in values if name not in self.keys)
+        converted = {name: _row_value(value) for name, value in values.items()}
+        return dataclasses.replace(self, **converted, keys=keys)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the line: the keys it was read with, in their order, lists as lists."""
+        keys = self.keys if self.keys is not None else (*EVAL_ROW_FIELDS, *self.extra)
+        return {key: _plain(self.extra[key] if key in self.extra else getattr(self, key)) for key in keys}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "eval row") -> EvalRow:
+        """Check one parsed line and build it; a value of the wrong kind is a `RecordError` naming `source` and the field."""
+        if not isinstance(data, dict):
+            raise RecordError(f"{source} must be an eval row (a JSON object with a non-negative integer step), got {_kind(data)}")
+        step = data.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise RecordError(f"{source} must be an eval row (a JSON object with a non-negative integer step)")
+        values = {}
+        for key, value in data.items():
+            kind = EVAL_ROW_FIELDS.get(key)
+            if kind is None or value is None:
+                continue
+            if not _row_value_ok(value, kind):
+                wanted = {"int": "an integer", "float": "a finite number", "interval": "[low, high]", "histogram": "a list of fractions"}[kind]
+                raise RecordError(f"{source}: {key} must be {wanted} or null, got {_kind(value)}")
+            values[key] = _row_value(value)
+        extra = {key: value for key, value in data.items() if key not in EVAL_ROW_FIELDS}
+        return cls(**values, extra=extra, keys=tuple(data))
+
+
+def _row_value_ok(value: Any, kind: str) -> bool:
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return number(value)
+    if kind == "interval":
+        return isinstance(value, list) and len(value) == 2 and all(map(number, value))
+    return isinstance(value, list) and all(map(number, value))
+
+
+def _row_value(value: Any) -> Any:
+    """Lists as tuples (a frozen row holds no mutable list); everything else as read, so ints stay ints."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 @dataclass(frozen=True)
 class Record:
     """Everything one finished run says: its spec, what was trained, the clocks, the window, and the machine."""
@@ -125,6 +240,11 @@ class Record:
     @property
     def protocol(self) -> dict[str, Any]:
         return dict(self.spec.get("protocol", {}))
+
+    @property
+    def final_row(self) -> EvalRow:
+        """`final_metrics` (the last eval's row) typed; a record whose final_metrics is not an eval row is a `RecordError`."""
+        return EvalRow.from_dict(dict(self.final_metrics), f"record {self.run_id}: final_metrics")
 
     @property
     def complexity(self) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.config import ConfigError
+from benchmark.core.display import count_text
 
 EXPORT_FILE = "two_clocks.json"
 CARD_FILE = "README.md"
@@ -136,7 +137,7 @@ tags: [two-clocks, {spec["adapter"]["name"]}, {spec["task"]["name"]}]
 
 A `{model["library"]}.{model["class"]}` trained by the two-clocks benchmark: adapter `{spec["adapter"]["name"]}`
 on task `{spec["task"]["name"]}` ({task_knobs}), N = {spec["n_train"]} training samples, seed {spec["seed"]};
-the {model["sampled_weights"]} weights after {info["step"]} steps{" (the end of the run)" if info.get("final") else ""}.
+the {model["sampled_weights"]} weights after {count_text(int(info["step"]), "step")}{" (the end of the run)" if info.get("final") else ""}.
 
 - clocks of the run (steps): {shown}; window: {info.get("window") or "—"}
 - eval at this step: {metrics or "—"}

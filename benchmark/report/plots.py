@@ -9,16 +9,18 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.core.display import format_clock, format_percent
+from benchmark.analysis.board import FitRow, build_board
+from benchmark.analysis.fits import FitPoint
+from benchmark.analysis.stats import SlopeFit
+from benchmark.core.display import count_text, format_clock, format_percent
 from benchmark.core.records import find_record_files, load_records, read_record
-from benchmark.report import leaderboard
-from benchmark.run.rundir import load_metrics
+from benchmark.run.rundir import read_eval_rows
 
 CURVES = (
     ("valid", "valid", "tab:blue"),
@@ -54,23 +56,24 @@ def plot_all(roots: Sequence[str | Path], out: str | Path) -> list[Path]:
     pyplot = require_pyplot()
     records = load_records(roots)
     written = [plot_run(pyplot, path.parent, out / "runs") for path in find_record_files(roots)]
-    board = leaderboard.build(records)
+    board = build_board(records)
     names: set[str] = set()
-    for fit in board["scaling"]["tau_mem_vs_n"]:
-        written.append(plot_tau_vs_n(pyplot, fit, out / (_unique(names, f"tau_vs_n_{_slug(fit['adapter_label'])}_{_slug(fit['task_label'])}") + ".png")))
-    for fit in board["scaling"]["tau_rule_vs_complexity"]:
-        written.append(plot_tau_rule_vs_complexity(pyplot, fit, out / (_unique(names, f"tau_rule_vs_complexity_{_slug(fit['adapter_label'])}_{_slug(fit['task'])}_N{fit['n_train']}") + ".png")))
+    for row in board.mem_fits:
+        written.append(plot_tau_vs_n(pyplot, row, out / (_unique(names, f"tau_vs_n_{_slug(row.adapter_label)}_{_slug(row.task_label)}") + ".png")))
+    for row in board.rule_fits:
+        name = f"tau_rule_vs_complexity_{_slug(row.adapter_label)}_{_slug(row.fit.task)}_N{row.fit.n_train}"
+        written.append(plot_tau_rule_vs_complexity(pyplot, row, out / (_unique(names, name) + ".png")))
     return written
 
 
 def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     """valid / mem / novel_valid / control against step (log axis; step 0 shown) with τ_rule and τ_mem marked."""
     record = read_record(run_dir)
-    rows = load_metrics(run_dir)
+    rows = read_eval_rows(run_dir)
     figure, axes = pyplot.subplots(figsize=(6.4, 4.0))
-    steps = [row["step"] for row in rows]
+    steps = [row.step for row in rows]
     for key, label, color in CURVES:
-        values = [math.nan if row.get(key) is None else row[key] for row in rows]
+        values = [math.nan if row.curve(key) is None else row.curve(key) for row in rows]
         if rows and not all(math.isnan(v) for v in values):
             axes.plot(steps, values, marker=".", label=label, color=color, linestyle="--" if key == "control" else "-")
     clocks = record.clocks
@@ -91,56 +94,60 @@ def plot_run(pyplot: Any, run_dir: Path, out: Path) -> Path:
     return _save(pyplot, figure, out / f"{record.run_id}.png")
 
 
-def plot_tau_vs_n(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
+def plot_tau_vs_n(pyplot: Any, row: FitRow, path: Path) -> Path:
     """τ_mem (and τ_rule where present) against N on log-log axes, censored runs as ▲ at their bound, with the fit."""
     figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
-    _scatter(axes, fit["points"], "tab:red", "τ_mem")
-    line = fit["fit"]
-    n_values = sorted({p["x"] for p in fit["points"]})
-    if line["slope"] is not None:
+    _scatter(axes, row.fit.points, "tab:red", "τ_mem")
+    line = row.fit.fit
+    n_values = sorted({p.x for p in row.fit.points})
+    if line.slope is not None and line.intercept is not None:
         grid = [n_values[0], n_values[-1]]
         axes.plot(
-            grid, [10 ** (line["intercept"] + line["slope"] * math.log10(n)) for n in grid], color="black", label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({line['points']} runs)"
+            grid,
+            [10 ** (line.intercept + line.slope * math.log10(n)) for n in grid],
+            color="black",
+            label=f"α = {_slope_text(line)}, N {n_values[0]:g}–{n_values[-1]:g} ({count_text(line.points, 'run')})",
         )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("training-set size N")
     axes.set_ylabel("τ_mem (steps)")
-    axes.set_title(f"{fit['adapter_label']} on {fit['task_label']}: τ_mem ∝ N^α", fontsize=9)
+    axes.set_title(f"{row.adapter_label} on {row.task_label}: τ_mem ∝ N^α", fontsize=9)
     axes.legend(fontsize=7)
     return _save(pyplot, figure, path)
 
 
-def plot_tau_rule_vs_complexity(pyplot: Any, fit: Mapping[str, Any], path: Path) -> Path:
+def plot_tau_rule_vs_complexity(pyplot: Any, row: FitRow, path: Path) -> Path:
     """τ_rule against complexity (log y), censored runs as ▲ at their bound, with the log-linear fit."""
     figure, axes = pyplot.subplots(figsize=(5.0, 4.0))
-    _scatter(axes, fit["points"], "tab:blue", "τ_rule")
-    line = fit["fit"]
-    xs = sorted({p["x"] for p in fit["points"]})
-    if line["slope"] is not None:
-        axes.plot(xs, [10 ** (line["intercept"] + line["slope"] * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({line['points']} runs)")
+    _scatter(axes, row.fit.points, "tab:blue", "τ_rule")
+    line = row.fit.fit
+    xs = sorted({p.x for p in row.fit.points})
+    if line.slope is not None and line.intercept is not None:
+        axes.plot(xs, [10 ** (line.intercept + line.slope * x) for x in xs], color="black", label=f"β = {_slope_text(line)} per unit ({count_text(line.points, 'run')})")
     axes.set_yscale("log")
     axes.set_xlabel("rule complexity")
     axes.set_ylabel("τ_rule (steps)")
-    axes.set_title(f"{fit['adapter_label']} on {fit['task']}, N={fit['n_train']}", fontsize=9)
+    axes.set_title(f"{row.adapter_label} on {row.fit.task}, N={row.fit.n_train}", fontsize=9)
     axes.legend(fontsize=7)
     return _save(pyplot, figure, path)
 
 
-def _slope_text(line: Mapping[str, Any]) -> str:
-    if line["low"] is None:
-        return f"{line['slope']:.2f} (no interval)"
-    return f"{line['slope']:.2f} [{line['low']:.2f}, {line['high']:.2f}] ({format_percent(line['coverage'])})"
+def _slope_text(line: SlopeFit) -> str:
+    """The slope as a legend shows it: '1.21 [1.02, 1.40] (95 %)' or '1.21 (no interval)' (the reason is in the leaderboard)."""
+    if line.low is None or line.high is None or line.coverage is None:
+        return f"{line.slope:.2f} (no interval)"
+    return f"{line.slope:.2f} [{line.low:.2f}, {line.high:.2f}] ({format_percent(line.coverage)})"
 
 
-def _scatter(axes: Any, points: Iterable[Mapping[str, Any]], color: str, label: str) -> None:
+def _scatter(axes: Any, points: Iterable[FitPoint], color: str, label: str) -> None:
     points = list(points)
-    fired = [p for p in points if not p["censored"]]
-    censored = [p for p in points if p["censored"]]
+    fired = [p for p in points if not p.censored]
+    censored = [p for p in points if p.censored]
     if fired:
-        axes.scatter([p["x"] for p in fired], [max(p["tau"], 1.0) for p in fired], color=color, label=f"{label} (fired)")
+        axes.scatter([p.x for p in fired], [max(p.tau, 1.0) for p in fired], color=color, label=f"{label} (fired)")
     if censored:
-        axes.scatter([p["x"] for p in censored], [max(p["tau"], 1.0) for p in censored], marker="^", facecolors="none", edgecolors=color, label=f"{label} censored (> bound)")
+        axes.scatter([p.x for p in censored], [max(p.tau, 1.0) for p in censored], marker="^", facecolors="none", edgecolors=color, label=f"{label} censored (> bound)")
 
 
 def _save(pyplot: Any, figure: Any, path: Path) -> Path:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark.core.records import RECORD_FILE, RecordError, file_mode, write_json_atomic, write_text_atomic
+from benchmark.core.records import RECORD_FILE, EvalRow, RecordError, file_mode, write_json_atomic, write_text_atomic
 from benchmark.run.spec import RunSpec, canonical_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,12 +178,12 @@ def read_finished(directory: Path, spec: RunSpec) -> Record:
     return record
 
 
-def load_metrics(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete eval row of `metrics.jsonl`; [] if absent. The one reader of that file.
+def read_eval_rows(directory: str | os.PathLike[str]) -> list[EvalRow]:
+    """Every complete eval row of `metrics.jsonl`, typed; [] if absent. The one reader of that file.
 
     A torn last line (a crash mid-write, no newline yet) is skipped: the run resumes from its checkpoint
-    and rewrites it. Any other damage (a complete line that is not a JSON object with an integer `step`,
-    steps out of order, bytes that are not UTF-8) is a `RecordError` naming the file and line.
+    and rewrites it. Any other damage (a complete line that is not a JSON object with an integer `step`, a
+    field of the wrong kind, steps out of order, bytes that are not UTF-8) is a `RecordError` naming the file and line.
     """
     path = Path(directory) / METRICS_FILE
     try:
@@ -195,21 +195,24 @@ def load_metrics(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
     except UnicodeDecodeError:
         raise RecordError(f"{path}: unreadable metrics (not UTF-8 text)") from None
     lines = text.split("\n")[:-1]  # the piece after the last newline is empty, or a torn write
-    rows: list[dict[str, Any]] = []
+    rows: list[EvalRow] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            data = json.loads(line)
         except json.JSONDecodeError as error:
             raise RecordError(f"{path}: line {number} is not JSON ({error.msg})") from None
-        step = row.get("step") if isinstance(row, dict) else None
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise RecordError(f"{path}: line {number} must be an eval row (a JSON object with a non-negative integer step)")
-        if rows and step <= rows[-1]["step"]:
-            raise RecordError(f"{path}: line {number} has step {step}, not after the previous row's {rows[-1]['step']}")
+        row = EvalRow.from_dict(data, f"{path}: line {number}")
+        if rows and row.step <= rows[-1].step:
+            raise RecordError(f"{path}: line {number} has step {row.step}, not after the previous row's {rows[-1].step}")
         rows.append(row)
     return rows
+
+
+def load_metrics(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of `read_eval_rows` as the JSON objects of their lines (same checks): for code that rewrites or compares lines."""
+    return [row.to_dict() for row in read_eval_rows(directory)]
 
 
 class MetricsLog:

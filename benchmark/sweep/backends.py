@@ -23,6 +23,7 @@ from multiprocessing import get_context
 from typing import Any
 from urllib.parse import urlparse
 
+from benchmark.core.display import count_text
 from benchmark.core.records import Record
 from benchmark.run.spec import RunSpec
 
@@ -125,7 +126,7 @@ def execute(
         else:
             pending.append(spec)
     finished = len(specs) - len(pending)
-    report(f"{len(specs)} runs: {finished} finished already (skipped), {len(pending)} to run on the {backend} backend")
+    report(f"{count_text(len(specs), 'run')}: {finished} finished already (skipped), {len(pending)} to run on the {backend} backend")
     warn_oversubscription(pending, jobs if backend == "local" else 1)
     if pending:
         if backend == "ray":
@@ -140,18 +141,19 @@ def execute(
 def finished_outcome(spec: RunSpec, output: str) -> Outcome:
     """A finished run's stored record; a damaged record (or one its metrics contradict) is refused, not a crash of the sweep."""
     from benchmark.core.records import RecordError
-    from benchmark.run.rundir import load_metrics, read_finished, run_dir, way_out
+    from benchmark.run.rundir import read_eval_rows, read_finished, run_dir, way_out
 
     directory = run_dir(output, spec)
     try:
         record = read_finished(directory, spec)
-        rows = load_metrics(directory)
+        rows = read_eval_rows(directory)
+        final_step = record.final_row.step
     except RecordError as error:
         message = str(error) if "--restart-run" in str(error) else f"{error}; {way_out(directory, spec.run_id)}"
         return Outcome(spec, error=message, refused=True)
-    last_step = rows[-1]["step"] if rows else None
-    if last_step != record.final_metrics.get("step"):
-        message = f"{directory}: record.json ends at step {record.final_metrics.get('step')} but metrics.jsonl at step {last_step}: the folder mixes two trainings; {way_out(directory, spec.run_id)}"
+    last_step = rows[-1].step if rows else None
+    if last_step != final_step:
+        message = f"{directory}: record.json ends at step {final_step} but metrics.jsonl at step {last_step}: the folder mixes two trainings; {way_out(directory, spec.run_id)}"
         return Outcome(spec, error=message, refused=True)
     return Outcome(spec, record=record, skipped=True)
 

@@ -10,8 +10,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmark.analysis.stats import median_coverage
+from benchmark.core.display import count_text
 from benchmark.core.records import load_records
-from benchmark.run.rundir import load_metrics
+from benchmark.run.rundir import read_eval_rows
 
 ROOT = Path(__file__).resolve().parent
 
@@ -28,16 +29,16 @@ def at_v1_rule_clock() -> None:
         clock = record.clocks["tau_rule"]
         if record.task_config["G"] < 3 or clock.censored or record.adapter_config["depth"] != 4:
             continue
-        rows = load_metrics(ROOT / "runs" / record.run_id)
-        fired = next(row for row in rows if row["step"] >= clock.step)
-        cells[cell_of(record)].append((fired["mem"], fired["novel_valid"]))
+        rows = read_eval_rows(ROOT / "runs" / record.run_id)
+        fired = next(row for row in rows if row.step >= clock.step)
+        cells[cell_of(record)].append((fired.mem, fired.novel_valid))
     mems, novels = [], []
     for cell, values in sorted(cells.items()):
         mem = statistics.median(v[0] for v in values)
         novel = statistics.median(v[1] for v in values)
         mems.append(mem)
         novels.append(novel)
-        print(f"   {cell[0]} {cell[1]}x64 G={cell[2]} N={cell[3]}: {len(values)} seeds, mem {mem:.2f}, novel_valid {novel:.2f}")
+        print(f"   {cell[0]} {cell[1]}x64 G={cell[2]} N={cell[3]}: {count_text(len(values), 'seed')}, mem {mem:.2f}, novel_valid {novel:.2f}")
     print(f"   range over cells: mem {min(mems):.2f}-{max(mems):.2f}, novel_valid {min(novels):.2f}-{max(novels):.2f}")
 
 

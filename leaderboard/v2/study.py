@@ -18,7 +18,7 @@ import argparse
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from benchmark.analysis.board import Board  # noqa: E402
 from benchmark.analysis.stats import median_summary  # noqa: E402
-from benchmark.core.display import format_bound  # noqa: E402
+from benchmark.core.display import count_text, format_bound  # noqa: E402
 from benchmark.core.records import Record, RecordError, load_records  # noqa: E402
 from benchmark.report import leaderboard  # noqa: E402
 
@@ -160,10 +161,10 @@ def _verdict_from_tests(directions: Sequence[str], wanted: str) -> tuple[str, st
     if not testable:
         return "not testable at this scale", "no comparison had both cells measured"
     if any(d == opposite for d in testable):
-        return "not reproduced", f"{sum(d == opposite for d in testable)} of {len(testable)} comparisons separated the other way"
+        return "not reproduced", f"{sum(d == opposite for d in testable)} of {count_text(len(testable), 'comparison')} separated the other way"
     if all(d == wanted for d in testable):
         return "reproduced", f"{_all(len(testable), 'comparison')} separated the predicted way (each p = {SEPARATION_P:.2f}, one-sided)"
-    return "inconclusive", f"{sum(d == wanted for d in testable)} of {len(testable)} comparisons separated the predicted way, the rest overlap"
+    return "inconclusive", f"{sum(d == wanted for d in testable)} of {count_text(len(testable), 'comparison')} separated the predicted way, the rest overlap"
 
 
 def claim_c1(records: Sequence[Record]) -> Claim:
@@ -258,43 +259,43 @@ def claim_c3(records: Sequence[Record]) -> list[Claim]:
 
 def _far_at_tau_rule(runs: Sequence[Record]) -> str:
     """Per open run, the fraction of samples at Hamming distance ≥ 4 from the training set at τ_rule (metrics' nearest_train histogram)."""
-    from benchmark.run.rundir import load_metrics
+    from benchmark.run.rundir import read_eval_rows
 
     parts = []
     for run in sorted(runs, key=lambda r: (model_label(r), task_label(r), r.n_train, r.seed)):
         directory = RUNS / run.run_id
         if not (directory / "metrics.jsonl").exists():
             continue
-        rows = [row for row in load_metrics(directory) if row["step"] >= run.clocks["tau_rule"].step and row.get("nearest_train")]
-        if rows:
-            parts.append(f"{task_label(run)} N={run.n_train} seed {run.seed}: {rows[0]['nearest_train'][-1]:.2f}")
+        rows = [row for row in read_eval_rows(directory) if row.step >= run.clocks["tau_rule"].step and row.nearest_train]
+        if rows and rows[0].nearest_train:
+            parts.append(f"{task_label(run)} N={run.n_train} seed {run.seed}: {rows[0].nearest_train[-1]:.2f}")
     return "; ".join(parts)
 
 
-def claim_c4(records: Sequence[Record], board: Mapping[str, Any]) -> list[Claim]:
+def claim_c4(records: Sequence[Record], board: Board) -> list[Claim]:
     """τ_mem grows about linearly with N (α's interval contains 1 and is narrower than 1) and barely depends on the rule."""
     evidence, outcomes = [], []
-    for fit in board["scaling"]["tau_mem_vs_n"]:
-        line = fit["fit"]
-        ns = sorted({p["x"] for p in fit["points"]})
-        label = f"{fit['adapter_label']} {fit['task_label']}"
-        if line["slope"] is None or line["low"] is None:
-            evidence.append(f"{label}: N {ns[0]:g}–{ns[-1]:g}: no interval ({line['reason']})")
+    for row in board.mem_fits:
+        line = row.fit.fit
+        ns = sorted({p.x for p in row.fit.points})
+        label = f"{row.adapter_label} {row.task_label}"
+        if line.slope is None or line.low is None or line.high is None or line.coverage is None:
+            evidence.append(f"{label}: N {ns[0]:g}–{ns[-1]:g}: no interval ({line.reason})")
             outcomes.append("?")
             continue
-        coverage = f"{math.floor(line['coverage'] * 100 + 1e-9)} %"
+        coverage = f"{math.floor(line.coverage * 100 + 1e-9)} %"
         evidence.append(
-            f"{label}: α = {line['slope']:.2f} [{line['low']:.2f}, {line['high']:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {fit['full_batch_points']} of {len(fit['points'])} runs full-batch, {line['points_censored']} censored"
+            f"{label}: α = {line.slope:.2f} [{line.low:.2f}, {line.high:.2f}] ({coverage} seed-jackknife interval), N {ns[0]:g}–{ns[-1]:g}, {row.fit.full_batch_points} of {count_text(len(row.fit.points), 'run')} full-batch, {line.points_censored} censored"
         )
-        if line["low"] <= 1 <= line["high"]:
-            outcomes.append("yes" if line["high"] - line["low"] < 1 else "wide")
+        if line.low <= 1 <= line.high:
+            outcomes.append("yes" if line.high - line.low < 1 else "wide")
         else:
             outcomes.append("no")
     testable = [o for o in outcomes if o != "?"]
     if not testable:
         linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not testable at this scale", "no fit had an interval")
     elif "no" in testable:
-        linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not reproduced", f"{testable.count('no')} of {len(testable)} intervals exclude α = 1")
+        linear = Claim("C4a", "τ_mem grows about linearly with N (α ≈ 1)", evidence, "not reproduced", f"{testable.count('no')} of {count_text(len(testable), 'interval')} exclude α = 1")
     elif all(o == "yes" for o in testable):
         linear = Claim(
             "C4a",
@@ -416,7 +417,7 @@ def claim_c6(records: Sequence[Record]) -> Claim:
         bounds += [v.value for v in values if v.bound]
         ar_steps += [v.value for v in values if not v.bound and kind == "autoregressive"]
         evidence.append(
-            f"{model} ({kind}): τ_rule^∞ at G=3 {runs_text(values)}; learned in {learned} of {len(values)} runs, "
+            f"{model} ({kind}): τ_rule^∞ at G=3 {runs_text(values)}; learned in {learned} of {count_text(len(values), 'run')}, "
             f"{approaching} censored at or above q = {APPROACHING} (approaching); chance-normalised q at the last eval {', '.join(f'{_final_q_norm(r):.2f}'.replace('-0.00', '0.00') for r in runs)}"
         )
     for model, runs in _by_model(select(records, G=2, layout="random", n="stream")).items():
@@ -448,7 +449,7 @@ def _span(values: Sequence[float]) -> str:
 
 def _final_q_norm(run: Record) -> float:
     """Chance-normalised validity of the non-copies at the run's last eval (0 where undefined)."""
-    q = run.final_metrics.get("noncopy_valid_norm")
+    q = run.final_row.noncopy_valid_norm
     return 0.0 if q is None else float(q)
 
 
@@ -490,7 +491,7 @@ def _offsets(finite: Sequence[Record]) -> list[str]:
 CLAIMS: tuple[Callable[..., Any], ...] = (claim_c1, claim_c2, claim_c3, claim_c4, claim_c5, claim_c6)
 
 
-def all_claims(records: Sequence[Record], board: Mapping[str, Any], earlier: Sequence[Record] = ()) -> list[Claim]:
+def all_claims(records: Sequence[Record], board: Board, earlier: Sequence[Record] = ()) -> list[Claim]:
     claims: list[Claim] = []
     for test in CLAIMS:
         result = test(records, board) if test is claim_c4 else test(records, earlier) if test is claim_c5 else test(records)
@@ -501,7 +502,7 @@ def all_claims(records: Sequence[Record], board: Mapping[str, Any], earlier: Seq
 # --- output ---------------------------------------------------------------------------------------------
 
 
-def claims_markdown(records: Sequence[Record], board: Mapping[str, Any], earlier: Sequence[Record] = ()) -> str:
+def claims_markdown(records: Sequence[Record], board: Board, earlier: Sequence[Record] = ()) -> str:
     claims = all_claims(records, board, earlier)
     lines = ["| claim | verdict | why |", "|---|---|---|"]
     lines += [f"| **{c.key}** {c.statement} | **{c.verdict}** | {c.reason} |" for c in claims]
@@ -514,10 +515,10 @@ def claims_markdown(records: Sequence[Record], board: Mapping[str, Any], earlier
         lines += ["", "Training curves of one finite-N run per window status (copies, near-copies, novel valid and the clocks):", ""]
         lines += [f"- {status}: {model_label(r)} {task_label(r)} N={r.n_train} seed {r.seed}: [figures/runs/{r.run_id}.png](figures/runs/{r.run_id}.png)" for status, r in examples]
     lines += ["", "Training rate per model with two runs side by side (median over its runs of steps / (wall − eval time)): " + rates_text(records) + "."]
-    prediction = board["prediction_summary"]
+    prediction = board.prediction_summary
     lines += [
         "",
-        f"Predicted windows (from τ_rule^∞ < τ_mem(N)): {prediction['agree']} of {prediction['known']} cells agree with the measured window, {prediction['cells'] - prediction['known']} unknown ({prediction['cells']} cells).",
+        f"Predicted windows (from τ_rule^∞ < τ_mem(N)): {prediction.agree} of {count_text(prediction.known, 'cell')} agree with the measured window, {prediction.cells - prediction.known} unknown ({count_text(prediction.cells, 'cell')}).",
         f"Runs: {len(records)} ({sum(r.stream for r in records)} on the stream); training and evaluation took {sum(r.wall_time_s for r in records) / 60:.0f} worker-minutes, "
         f"{100 * sum(r.eval_time_s for r in records) / max(sum(r.wall_time_s for r in records), 1e-9):.0f} % of it evaluating, "
         f"{_span_minutes(records):.0f} minutes from the first run's start to the last record ({_machines(records)}).",
