@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = {"wall_time_s", "eval_time_s", "created", "environment"}  # timing and machine: allowed to differ
 PAGES = ("README.md", "leaderboard.md", "leaderboard.json")  # study 2.0's pages, in its folder
+RENAMED = {"leaderboard/runs re-read": "study 2.0 runs re-read"}  # sections of digests saved before study 2.0 moved to v2/
 
 
 def study2(tree: Path) -> Path:
@@ -149,7 +150,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="numbers-unchanged-") as tmp:
         digests = {}
         if args.ref_digest:
-            digests["ref"] = json.loads(Path(args.ref_digest).read_text())
+            saved = json.loads(Path(args.ref_digest).read_text())
+            digests["ref"] = {RENAMED.get(section, section): value for section, value in saved.items()}
+            digests["ref"]["pages"] = {page.removeprefix("leaderboard/"): value for page, value in digests["ref"]["pages"].items()}
         for label, ref in (("ref", args.ref), ("tree", None)):
             if label in digests:
                 continue
