@@ -16,7 +16,8 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,7 +49,11 @@ from benchmark.run.rundir import (
     way_out,
 )
 from benchmark.run.schedule import eval_steps
-from benchmark.run.spec import PROTOCOL_VERSION, RunSpec
+from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig, RunSpec
+
+if TYPE_CHECKING:  # annotations only: benchmark.core.adapter imports torch, which this module loads lazily
+    from benchmark.core.adapter import Adapter
+    from benchmark.core.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ CHECKPOINT_EVERY_S = 600.0  # also checkpoint between evals this often: late log
 __all__ = ["run", "run_dir", "is_finished", "load_metrics", "check_spec", "build_task", "build_adapter"]
 
 
-def build_task(spec: RunSpec) -> Any:
+def build_task(spec: RunSpec) -> Task:
     """The spec's task, refusing a task whose config version differs from the one the spec was made with."""
     import tasks
 
@@ -75,7 +80,7 @@ def check_spec(spec: RunSpec) -> None:
     task = build_task(spec)
     check_memory(task, spec)
     if not spec.stream:
-        check_n_train(task, spec.n_train)
+        check_n_train(task, spec.train_size())
     adapter_class = adapters.get_class(spec.adapter.name)
     _check_version("adapter", spec.adapter.name, spec.adapter.version, getattr(adapter_class.config_class, "version", None))
     config = build_config(adapter_class.config_class, spec.adapter.config)
@@ -85,14 +90,14 @@ def check_spec(spec: RunSpec) -> None:
         raise ConfigError(str(error)) from None
 
 
-def check_memory(task: Any, spec: RunSpec) -> None:
+def check_memory(task: Task, spec: RunSpec) -> None:
     """Refuse a run whose sample arrays alone would take more than half of this machine's memory.
 
     The protocol holds the training and control sets (2N samples) and, at every eval, M samples as int64
     (the adapter's output) plus their keys: about (2N + 8M)·cells bytes. The model itself is not counted.
     """
     total = _physical_memory()
-    sets = 0 if spec.stream else 2 * spec.n_train  # a stream run holds no training or control set
+    sets = 0 if spec.stream else 2 * spec.train_size()  # a stream run holds no training or control set
     needed = (sets + 8 * spec.protocol.eval_samples) * task.size
     if total is not None and needed > total // 2:
         raise ConfigError(
@@ -108,7 +113,7 @@ def _physical_memory() -> int | None:
         return None
 
 
-def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
+def build_adapter(spec: RunSpec, task: Task, device: str) -> Adapter:
     """The spec's adapter at the seed derived from the run seed (torch's global RNG is seeded from it too)."""
     import torch
 
@@ -149,7 +154,7 @@ def run(
     task = build_task(spec)  # errors here come before any file or training
     check_memory(task, spec)
     if not spec.stream:
-        check_n_train(task, spec.n_train)
+        check_n_train(task, spec.train_size())
     open_run_dir(directory, spec.run_id)
     with run_lock(directory, spec.run_id, wait=wait), _torch_threads(spec.protocol.threads):
         if restart:
@@ -161,8 +166,8 @@ def run(
 
 def _train(
     spec: RunSpec,
-    directory: Any,
-    task: Any,
+    directory: Path,
+    task: Task,
     *,
     device: str,
     quiet: bool,
@@ -181,7 +186,7 @@ def _train(
         train = control = None
         sampler: TrainingSetSampler | StreamSampler | None = None
     else:
-        train, control, _ = draw_sets(task, spec.n_train, spec.seed)
+        train, control, _ = draw_sets(task, spec.train_size(), spec.seed)
     metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
     adapter = build_adapter(spec, task, device)
     batch_size = adapter.batch_size
@@ -189,7 +194,7 @@ def _train(
         sampler = StreamSampler(task, batch_size, derived_seed(spec.seed, "stream"))
     else:
         sampler = TrainingSetSampler(train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
-    n_train = None if spec.stream else spec.n_train
+    n_train = None if spec.stream else spec.train_size()
     schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
     prepare(directory, spec)
 
@@ -333,7 +338,7 @@ STOP_REASONS = {
 }
 
 
-def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: Any) -> str | None:
+def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: ProtocolConfig) -> str | None:
     """Why training ends after this eval (a key of STOP_REASONS), or None to go on."""
     if protocol.early_stop:
         rule, mem = clocks["tau_rule"], clocks["tau_mem"]
