@@ -19,6 +19,7 @@ from adapters.torch_adapter import NetworkConfig, TorchAdapter
 from benchmark.core.adapter import Adapter, AdapterConfig, DataSpec, Denoiser, resolve_device
 from benchmark.core.config import build_config
 from benchmark.core.registry import Registry, RegistryError
+from benchmark.core.task import Task
 
 ADAPTERS: Registry[type[Adapter]] = Registry("adapter", entry_point_group="two_clocks.adapters")
 
@@ -48,7 +49,7 @@ def make_config(name: str, **knobs: Any) -> AdapterConfig:
     return build_config(get_class(name).config_class, knobs)
 
 
-def build(name: str, data: DataSpec, *, seed: int = 0, device: str = "cpu", task: Any = None, **knobs: Any) -> Adapter:
+def build(name: str, data: DataSpec, *, seed: int = 0, device: str = "cpu", task: Task | None = None, **knobs: Any) -> Adapter:
     """Build adapter `name` for `data` with validated `knobs`."""
     adapter_class = get_class(name)
     return adapter_class(build_config(adapter_class.config_class, knobs), data, seed=seed, device=device, task=task)

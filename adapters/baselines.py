@@ -60,7 +60,7 @@ class OracleAdapter(_NoTrainingAdapter):
             raise ValueError(f"the oracle's task has shape {tuple(self.task.shape)} and {self.task.num_symbols} symbols, but the data spec says {tuple(self.data.shape)} and {self.data.num_symbols}")
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        samples = self.task.sample(n, _numpy_rng(generator))  # type: ignore[union-attr]
+        samples = self.task.sample(n, _numpy_rng(generator))  # type: ignore[union-attr]  # __init__ refused task=None
         return torch.from_numpy(samples.astype(np.int64))
 
 

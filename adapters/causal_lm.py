@@ -32,8 +32,9 @@ class CausalLMAdapter(TorchAdapter):
         # generate() fills unset fields of our GenerationConfig from the model's own: an EOS id there (often
         # the BOS id) would stop sampling early. No EOS at all makes the fixed length explicit.
         for model in (self.model, self.sampling_model):
-            if getattr(model, "generation_config", None) is not None:
-                model.generation_config.eos_token_id = None
+            generation_config = getattr(model, "generation_config", None)
+            if generation_config is not None:
+                generation_config.eos_token_id = None
 
     @property
     def bos(self) -> int:
@@ -88,7 +89,9 @@ class CausalLMAdapter(TorchAdapter):
         prompt = torch.full((n, 1), self.bos, dtype=torch.long, device=self.device)
         with torch.random.fork_rng(devices=devices), self.evaluating() as model:
             torch.manual_seed(seed)
-            tokens = model.generate(prompt, attention_mask=torch.ones_like(prompt), generation_config=self._generation_config())
+            tokens = model.generate(  # type: ignore[operator]  # an HF causal LM; torch types a module's unknown attributes as Tensor | Module
+                prompt, attention_mask=torch.ones_like(prompt), generation_config=self._generation_config()
+            )
         return tokens[:, 1:].cpu()
 
     def describe(self) -> dict[str, Any]:

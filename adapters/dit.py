@@ -47,7 +47,7 @@ class DiTAdapter(EDMAdapter):
     config: DiTConfig
 
     @classmethod
-    def check_data(cls, config: DiTConfig, data: DataSpec) -> None:  # type: ignore[override]
+    def check_data(cls, config: DiTConfig, data: DataSpec) -> None:  # type: ignore[override]  # called with this class's config_class only
         super().check_data(config, data)
         shape = tuple(data.shape)
         if len(shape) != 2 or shape[0] != shape[1]:
@@ -58,7 +58,7 @@ class DiTAdapter(EDMAdapter):
             raise ValueError(f"DiTConfig.patch_size must divide the grid side {side} (allowed: {allowed}), got {config.patch_size}")
 
     def build_model(self) -> torch.nn.Module:
-        from diffusers import DiTTransformer2DModel
+        from diffusers.models import DiTTransformer2DModel  # the same class as diffusers.DiTTransformer2DModel; the top-level name types as a placeholder
         from diffusers.models.embeddings import LabelEmbedding
 
         cfg = self.config

@@ -100,7 +100,7 @@ class EDMAdapter(TorchAdapter):
         sigma_max = cfg.sigma_max if sigma_max is None else sigma_max
         return scheduler_class(sigma_min=cfg.sigma_min, sigma_max=sigma_max, sigma_data=cfg.sigma_data, prediction_type="epsilon")
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def _autocast(self) -> contextlib.AbstractContextManager[object]:
         if self.config.precision == "bf16":
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()

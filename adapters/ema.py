@@ -14,7 +14,7 @@ class EMA:
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        self._ema_params = list(self.model.parameters())
+        self._ema_params: list[torch.Tensor] = list(self.model.parameters())
         self._buffers = list(self.model.buffers())
 
     @torch.no_grad()

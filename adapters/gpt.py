@@ -59,7 +59,7 @@ class GPTAdapter(CausalLMAdapter):
             bos_token_id=self.bos,
             eos_token_id=self.bos,
             pad_token_id=None,  # sequences are never padded; a pad id equal to BOS only triggers padding warnings
-            attn_implementation=cfg.attention,
+            attn_implementation=cfg.attention,  # type: ignore[call-arg]  # accepted (PreTrainedConfig takes it for every model) but missing from GPT2Config's typed signature
         )
         return GPT2LMHeadModel(model_config)
 

@@ -83,8 +83,8 @@ class HFCausalLMConfig(NetworkConfig):
         own = [item.name for item in dataclasses.fields(self) if item.name != "config_args"]
         aliases = _attribute_map(self.model_type)
         for key, value in self.config_args:
-            if key in RESERVED or key in names.values() or key in [aliases.get(name) for name in names.values()]:
-                knob = next((k for k, v in names.items() if key in (v, aliases.get(v))), None)
+            if key in RESERVED or key in names.values() or key in [aliases.get(name) for name in names.values() if name]:
+                knob = next((k for k, v in names.items() if v and key in (v, aliases.get(v))), None)
                 instead = f"use the {knob} knob" if knob else "the adapter sets it from the data"
                 raise ConfigError(f"HFCausalLMConfig: {key!r} cannot be passed through to the {self.model_type} config ({instead})")
             if key not in defaults and not _consumed(self.model_type, key, value):
@@ -101,7 +101,7 @@ class HFCausalLMAdapter(CausalLMAdapter):
     config: HFCausalLMConfig
 
     @classmethod
-    def check_data(cls, config: HFCausalLMConfig, data: DataSpec) -> None:  # type: ignore[override]
+    def check_data(cls, config: HFCausalLMConfig, data: DataSpec) -> None:  # type: ignore[override]  # called with this class's config_class only
         """Build the model as configured and run one forward pass and a two-token generate(): errors come before training."""
         super().check_data(config, data)
         from transformers import AutoModelForCausalLM, GenerationConfig
@@ -143,7 +143,7 @@ def transformers_config(config: HFCausalLMConfig, data: DataSpec) -> tuple[Any, 
     from transformers import AutoConfig
 
     names = _size_names(config.model_type)
-    settings: dict[str, Any] = {names["depth"]: config.depth, names["width"]: config.width}
+    settings: dict[str, Any] = {names["depth"]: config.depth, names["width"]: config.width}  # type: ignore[dict-item]  # _size_names raises where depth or width is None
     defaults = _defaults(config.model_type)
     if names["heads"]:
         settings[names["heads"]] = config.heads
@@ -151,7 +151,7 @@ def transformers_config(config: HFCausalLMConfig, data: DataSpec) -> tuple[Any, 
             settings["num_key_value_heads"] = config.heads
     # Sizes the config fixes instead of deriving from the width (compare two widths) follow it here.
     narrow = AutoConfig.for_model(config.model_type, **settings)
-    wide = AutoConfig.for_model(config.model_type, **{**settings, names["width"]: 2 * config.width})
+    wide = AutoConfig.for_model(config.model_type, **{**settings, names["width"]: 2 * config.width})  # type: ignore[misc]  # as above: width is never None here
     for name in MLP_NAMES:
         if name in defaults and getattr(narrow, name) is not None and getattr(narrow, name) == getattr(wide, name):
             settings[name] = 4 * config.width

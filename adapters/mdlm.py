@@ -12,6 +12,7 @@ The default width is 64, not the GPT's 128: a sample costs one full forward pass
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -48,7 +49,7 @@ class MDLMAdapter(MaskedDiffusionAdapter):
 
     def build_model(self) -> torch.nn.Module:
         cfg = self.config
-        sizes = dict(
+        sizes: dict[str, Any] = dict(
             vocab_size=self.vocab_size, hidden_size=cfg.width, num_hidden_layers=cfg.depth, num_attention_heads=cfg.heads, intermediate_size=4 * cfg.width, max_position_embeddings=self.data.size
         )
         if cfg.encoder == "bert":

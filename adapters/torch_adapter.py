@@ -71,7 +71,7 @@ class TorchAdapter(Adapter):
 
     # --- what a subclass provides ----------------------------------------------------------------
     @classmethod
-    def check_data(cls, config: NetworkConfig, data: DataSpec) -> None:  # type: ignore[override]
+    def check_data(cls, config: NetworkConfig, data: DataSpec) -> None:  # type: ignore[override]  # called with this class's config_class only
         """Refuse data this architecture cannot model, with an error that says what would work."""
         if data.num_symbols < 2:
             raise ValueError(f"{cls.__name__} needs at least 2 symbols, got num_symbols={data.num_symbols}")
@@ -163,7 +163,7 @@ class TorchAdapter(Adapter):
         from importlib import metadata
         from pathlib import Path
 
-        model = copy.deepcopy(self.sampling_model).to("cpu").eval()
+        model: Any = copy.deepcopy(self.sampling_model).to("cpu").eval()  # a transformers or diffusers model: save_pretrained is checked next
         if not hasattr(model, "save_pretrained"):
             raise TypeError(f"{type(self).__name__}'s model {type(model).__name__} has no save_pretrained: nothing to export it with")
         _restore_null_label_rows(model)
@@ -174,7 +174,7 @@ class TorchAdapter(Adapter):
         directory.mkdir(parents=True, exist_ok=True)
         with library_output_silenced():
             model.save_pretrained(directory)
-            scheduler = getattr(self, "_scheduler", None)
+            scheduler: Any = getattr(self, "_scheduler", None)
             if hasattr(scheduler, "save_pretrained"):
                 scheduler.save_pretrained(directory / "scheduler")
         library = type(model).__module__.split(".")[0]

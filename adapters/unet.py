@@ -57,7 +57,7 @@ class UNetAdapter(EDMAdapter):
     config: UNetConfig
 
     @classmethod
-    def check_data(cls, config: UNetConfig, data: DataSpec) -> None:  # type: ignore[override]
+    def check_data(cls, config: UNetConfig, data: DataSpec) -> None:  # type: ignore[override]  # called with this class's config_class only
         super().check_data(config, data)
         if len(data.shape) != 2:
             raise ValueError(f"the unet adapter needs 2-D samples (H, W), got shape {tuple(data.shape)}; reshape the task or use a sequence adapter (gpt, mdlm)")
@@ -66,10 +66,10 @@ class UNetAdapter(EDMAdapter):
     def padded_shape(self) -> tuple[int, int]:
         """The grid the U-Net sees: each side rounded up to a multiple of 2^(levels−1)."""
         multiple = 2 ** (len(self.config.channel_mult) - 1)
-        return tuple(-(-side // multiple) * multiple for side in self.data.shape)  # type: ignore[return-value]
+        return tuple(-(-side // multiple) * multiple for side in self.data.shape)
 
     def build_model(self) -> torch.nn.Module:
-        from diffusers import UNet2DModel
+        from diffusers.models import UNet2DModel  # the same class as diffusers.UNet2DModel; the top-level name types as a placeholder
 
         cfg = self.config
         levels = len(cfg.channel_mult)

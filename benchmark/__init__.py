@@ -4,6 +4,7 @@ Importing this package does no work: no model building, no file I/O, no registry
 """
 
 import logging
+from typing import Any
 
 from benchmark import _compat
 from benchmark.core.version import __version__
@@ -17,7 +18,7 @@ _API = ("run_sweep", "render_leaderboard", "SweepFailed")
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy, so `import benchmark` stays free of torch
+def __getattr__(name: str) -> Any:  # lazy, so `import benchmark` stays free of torch
     """`benchmark.run_sweep` / `benchmark.render_leaderboard`: the Python API (benchmark.api), imported on first use."""
     if name in _API:
         from benchmark import api

@@ -31,7 +31,7 @@ class UsageError(ValueError):
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage, so every user error is the same one line."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # typeshed says NoReturn; raising keeps that promise
         raise UsageError(message)
 
 

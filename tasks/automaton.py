@@ -50,24 +50,25 @@ class AutomatonTask(Task):
     """Row i+1 equals the rule applied to row i, for every row; (H−1)·W cell constraints."""
 
     config_class = AutomatonConfig
+    config: AutomatonConfig
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
+        return (self.config.height, self.config.width)
 
     @property
     def complexity(self) -> float:
-        return float(2 * self.config.radius + 1)  # type: ignore[attr-defined]
+        return float(2 * self.config.radius + 1)
 
     @cached_property
     def rule_table(self) -> np.ndarray:
         """uint8[2**(2r+1)]: the next state for each neighbourhood value."""
-        cfg: AutomatonConfig = self.config  # type: ignore[assignment]
+        cfg: AutomatonConfig = self.config
         return np.array([(cfg.rule >> v) & 1 for v in range(2 ** (2 * cfg.radius + 1))], dtype=SAMPLE_DTYPE)
 
     def step(self, rows: np.ndarray) -> np.ndarray:
         """Image of rows `(..., W)` of 0/1 under the rule (periodic boundary)."""
-        radius = self.config.radius  # type: ignore[attr-defined]
+        radius = self.config.radius
         index = np.zeros(rows.shape, dtype=np.intp)
         for offset in range(-radius, radius + 1):
             index = (index << 1) | np.roll(rows, -offset, axis=-1)  # rolled[c] = rows[c + offset]
@@ -76,14 +77,14 @@ class AutomatonTask(Task):
     @cached_property
     def _row_weights(self) -> np.ndarray:
         """Weights that read a row as a W-bit number, leftmost cell most significant."""
-        width = self.config.width  # type: ignore[attr-defined]
+        width = self.config.width
         dtype = np.uint8 if width <= 8 else np.uint16
         return (1 << np.arange(width - 1, -1, -1)).astype(dtype)
 
     @cached_property
     def _row_images(self) -> np.ndarray | None:
         """Row code -> code of its image, for widths up to MAX_TABLE_WIDTH (else None)."""
-        width = self.config.width  # type: ignore[attr-defined]
+        width = self.config.width
         if width > MAX_TABLE_WIDTH:
             return None
         codes = np.arange(2**width)
@@ -122,7 +123,7 @@ class AutomatonTask(Task):
         satisfied = self.step(grid[:, :-1]) == grid[:, 1:]
         if bad is not None:
             bad_grid = bad.reshape(grid.shape)
-            radius = self.config.radius  # type: ignore[attr-defined]
+            radius = self.config.radius
             touched = bad_grid[:, 1:].copy()
             for offset in range(-radius, radius + 1):
                 touched |= np.roll(bad_grid[:, :-1], -offset, axis=-1)
@@ -133,7 +134,7 @@ class AutomatonTask(Task):
         return self.satisfied(x).mean(axis=(1, 2))
 
     def num_valid(self) -> int:
-        return 2**self.config.width  # type: ignore[attr-defined]
+        return 2**self.config.width
 
 
 __all__ = ["MAX_RADIUS", "MAX_TABLE_WIDTH", "AutomatonConfig", "AutomatonTask"]

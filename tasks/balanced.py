@@ -42,17 +42,18 @@ class BalancedTask(GridTask):
     """Every group of G bits has exactly G/2 ones; K = H·W/G constraints."""
 
     config_class = BalancedConfig
+    config: BalancedConfig
 
     @cached_property
     def groups(self) -> np.ndarray:
         """(K, G) flat cell indices of each group."""
-        cfg: BalancedConfig = self.config  # type: ignore[assignment]
+        cfg: BalancedConfig = self.config
         return partition(cfg.height * cfg.width, cfg.G, cfg.layout, cfg.layout_seed)
 
     @cached_property
     def _rule(self) -> PackedRule:
         """Group counts as bit fields wide enough to hold G, and the target of G/2 in each."""
-        group_size = self.config.G  # type: ignore[attr-defined]
+        group_size = self.config.G
         members = np.zeros((len(self.groups), self.size), dtype=np.uint8)
         np.put_along_axis(members, self.groups, 1, axis=1)
         contributions, word, shift = membership_contributions(members, width=group_size.bit_length())
@@ -74,7 +75,7 @@ class BalancedTask(GridTask):
         """bool[n, K]: which groups hold exactly G/2 ones (a group with an out-of-range cell fails)."""
         flat, bad = self.as_symbols(x)
         counts = flat[:, self.groups].sum(axis=2, dtype=np.int64)
-        satisfied = counts == self.config.G // 2  # type: ignore[attr-defined]
+        satisfied = counts == self.config.G // 2
         if bad is not None:
             satisfied &= ~bad[:, self.groups].any(axis=2)
         return satisfied
@@ -83,7 +84,7 @@ class BalancedTask(GridTask):
         return self.satisfied(x).mean(axis=1)
 
     def num_valid(self) -> int:
-        group_size = self.config.G  # type: ignore[attr-defined]
+        group_size = self.config.G
         return math.comb(group_size, group_size // 2) ** len(self.groups)
 
 

@@ -62,6 +62,7 @@ class LatinSquareTask(UnitPuzzleTask):
     """Every row and every column a permutation of 0..n-1: 2n unit constraints."""
 
     config_class = LatinSquareConfig
+    config: LatinSquareConfig
 
     @cached_property
     def units(self) -> np.ndarray:

@@ -46,16 +46,17 @@ class ParityTask(LinearRuleTask, GridTask):
     """Every group of G bits has the required parity; K = H·W/G independent constraints."""
 
     config_class = ParityConfig
+    config: ParityConfig
 
     @cached_property
     def groups(self) -> np.ndarray:
         """(K, G) flat cell indices of each group."""
-        cfg: ParityConfig = self.config  # type: ignore[assignment]
+        cfg: ParityConfig = self.config
         return partition(cfg.height * cfg.width, cfg.G, cfg.layout, cfg.layout_seed)
 
     @property
     def _target_bit(self) -> int:
-        return 0 if self.config.parity == "even" else 1  # type: ignore[attr-defined]
+        return 0 if self.config.parity == "even" else 1
 
     @property
     def num_groups(self) -> int:

@@ -41,9 +41,10 @@ class RowColParityTask(LinearRuleTask, GridTask):
     """Even parity along every row and every column of every G×G block: 2·H·W/G overlapping checks."""
 
     config_class = RowColParityConfig
+    config: RowColParityConfig
 
     def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:
-        height, width, side = self.config.height, self.config.width, self.config.G  # type: ignore[attr-defined]
+        height, width, side = self.config.height, self.config.width, self.config.G
         cells = np.arange(height * width).reshape(height, width)
         row_segments = cells.reshape(height, width // side, side).reshape(-1, side)
         col_segments = cells.T.reshape(width, height // side, side).reshape(-1, side)

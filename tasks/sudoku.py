@@ -50,6 +50,7 @@ class SudokuTask(UnitPuzzleTask):
     """Rows, columns and boxes each a permutation of 0..order-1: 3·order unit constraints."""
 
     config_class = SudokuConfig
+    config: SudokuConfig
 
     @cached_property
     def units(self) -> np.ndarray:

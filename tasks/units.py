@@ -78,7 +78,7 @@ class UnitPuzzleTask(Task):
 
     @property
     def order(self) -> int:
-        return self.config.order  # type: ignore[attr-defined]
+        return self.config.order  # type: ignore[attr-defined]  # each subclass's config has `order` (see the class docstring); TaskConfig does not
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -103,7 +103,7 @@ class UnitPuzzleTask(Task):
         return _units_complete(_symbol_bits(flat, bad), self.units, self.order)
 
     def is_valid(self, x: np.ndarray) -> np.ndarray:
-        return self.satisfied(x).all(axis=1)
+        return self.satisfied(x).all(axis=1)  # type: ignore[return-value]  # numpy types .all(axis=1) as bool-or-array; a 2-D input gives an array
 
     def constraint_satisfaction(self, x: np.ndarray) -> np.ndarray:
         return self.satisfied(x).mean(axis=1)

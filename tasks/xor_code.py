@@ -48,9 +48,10 @@ class XorCodeTask(LinearRuleTask, GridTask):
     """Every one of the code's random weight-G parity checks is even."""
 
     config_class = XorCodeConfig
+    config: XorCodeConfig
 
     def parity_checks(self) -> tuple[np.ndarray, np.ndarray]:
-        cfg: XorCodeConfig = self.config  # type: ignore[assignment]
+        cfg: XorCodeConfig = self.config
         cells = cfg.height * cfg.width
         rng = np.random.default_rng(cfg.code_seed)
         # Each check's cells: the first G of an independent uniform permutation of the grid.

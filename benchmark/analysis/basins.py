@@ -137,7 +137,7 @@ def radius_interval(returned_by_probe: np.ndarray, sigmas: Sequence[float], resa
     return float(low), float(high)
 
 
-def summarise(step: int, outcomes: dict[str, np.ndarray], config: BasinConfig) -> tuple[list[dict], list[dict]]:
+def summarise(step: int, outcomes: dict[str, np.ndarray], config: BasinConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows for basins.jsonl: one per (class, σ) with outcome fractions, and one radius row per class."""
     sigma_rows, radius_rows = [], []
     for name, outcome in outcomes.items():
@@ -203,12 +203,12 @@ def analyse_run(
     adapter = build_adapter(spec, task, device)
     if not isinstance(adapter, Denoiser):
         raise ConfigError(f"adapter {spec.adapter.name!r} cannot denoise from a given σ (it does not implement benchmark.core.adapter.Denoiser)")
-    train, _, _ = draw_sets(task, spec.n_train, spec.seed)
+    train, _, _ = draw_sets(task, spec.train_size(), spec.seed)
     probes = draw_probes(task, train, config)
 
     start = time.perf_counter()
     reference = {name: basin_radius((outcome == 0).mean(axis=(1, 2)), config.sigmas) for name, outcome in probe_outcomes(adapter, task, probes, config, denoise=False).items()}
-    rows: list[dict] = [{"kind": "rounding_radius", "probe_class": name, "radius": radius} for name, radius in reference.items()]
+    rows: list[dict[str, Any]] = [{"kind": "rounding_radius", "probe_class": name, "radius": radius} for name, radius in reference.items()]
     for step, path in checkpoints:
         adapter.load_state_dict(load_state(path, spec, directory)["adapter"])  # weights_only, and this run's own
         sigma_rows, radius_rows = summarise(step, probe_outcomes(adapter, task, probes, config), config)
@@ -237,7 +237,7 @@ def _read_clocks(directory: Path) -> dict[str, Any]:
     return {name: to_dict(clock) for name, clock in read_record(directory).clocks.items()}
 
 
-def radius_table(rows: Sequence[dict]) -> dict[str, list[tuple[int, float, float, float]]]:
+def radius_table(rows: Sequence[dict[str, Any]]) -> dict[str, list[tuple[int, float, float, float]]]:
     """Per probe class, (step, radius, low, high) sorted by step."""
     table: dict[str, list[tuple[int, float, float, float]]] = {}
     for row in rows:

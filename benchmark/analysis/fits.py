@@ -74,7 +74,7 @@ def scaling_fits(records: Iterable[Record]) -> dict[str, list[ScalingFit]]:
     return {"tau_mem_vs_n": sorted(mem_fits, key=_order), "tau_rule_vs_complexity": sorted(rule_fits, key=_order)}
 
 
-def _order(fit: ScalingFit) -> tuple:
+def _order(fit: ScalingFit) -> tuple[Any, ...]:
     n = (1, 0) if fit.n_train == "stream" else (0, fit.n_train or 0)
     return (fit.adapter, canonical_json(fit.adapter_config), fit.task, fit.complexity or 0.0, n, fit.clocks_version)
 
@@ -87,7 +87,7 @@ def _fit(members: Sequence[Record], law: str) -> ScalingFit:
     points = [
         FitPoint(
             x=x_of(r),
-            tau=float(r.clocks[clock].step),
+            tau=float(r.clocks[clock].step),  # type: ignore[arg-type]  # step is None only where not applicable: τ_rule always is, τ_mem fits skip stream runs
             censored=bool(r.clocks[clock].censored),
             seed=r.seed,
             full_batch=(not r.stream) and int(r.n_train) <= r.batch_size,

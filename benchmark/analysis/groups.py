@@ -127,7 +127,7 @@ def aggregate(records: Iterable[Record]) -> list[GroupSummary]:
     return sorted(summaries, key=_order)
 
 
-def _order(group: GroupSummary) -> tuple:
+def _order(group: GroupSummary) -> tuple[Any, ...]:
     n = (1, 0) if group.stream else (0, int(group.n_train))  # stream rows after every finite N
     return (group.adapter, canonical_json(group.adapter_config), group.task, group.complexity, canonical_json(group.task_config), n, group.protocol_version, group.group_id)
 
@@ -173,7 +173,7 @@ def clock_summary(members: Sequence[Record], name: str, field: str = "step") -> 
     values = [getattr(clock, field) for clock in clocks]
     if any(value is None for value in values):
         return None
-    return median_summary(values, [clock.censored for clock in clocks])
+    return median_summary(values, [clock.censored for clock in clocks if clock is not None])
 
 
 def window_from_medians(
@@ -186,11 +186,11 @@ def window_from_medians(
 ) -> WindowSummary:
     """The cell's window and status read off the median clocks (rules in benchmark/PROTOCOL.md, "Window")."""
     counts = dict(sorted(status_counts.items()))
-    heights = [m.window.height for m in members]
-    areas = [m.window.area for m in members]
-    height = median_summary(heights, [False] * len(heights)) if heights and None not in heights else None
-    area = median_summary(areas, [False] * len(areas)) if areas and None not in areas else None
-    common = {"status_counts": counts, "height": height, "area": area}
+    heights = [m.window.height for m in members if m.window.height is not None]
+    areas = [m.window.area for m in members if m.window.area is not None]
+    height = median_summary(heights, [False] * len(heights)) if members and len(heights) == len(members) else None
+    area = median_summary(areas, [False] * len(areas)) if members and len(areas) == len(members) else None
+    common: dict[str, Any] = {"status_counts": counts, "height": height, "area": area}
     if tau_rule is None:
         return WindowSummary("censored", None, None, "unknown", **common)
     if tau_mem is None:

@@ -175,7 +175,7 @@ def median_summary(
         raise ValueError(f"need 0 < minimum <= target < 1, got minimum={minimum}, target={target}")
     runs = int(values.size)
     median, median_is_bound = (v.item() for v in censored_medians(values, censored))
-    common = {"median": float(median), "median_is_bound": bool(median_is_bound), "runs": runs, "runs_censored": int(censored.sum())}
+    common: dict[str, Any] = {"median": float(median), "median_is_bound": bool(median_is_bound), "runs": runs, "runs_censored": int(censored.sum())}
     if runs == 1:
         return MedianSummary(low=None, low_is_bound=None, high=None, high_is_bound=None, coverage=None, kind="single", ranks=None, **common)
     rank, coverage = median_rank(runs, target=target)
@@ -440,8 +440,8 @@ def seed_jackknife_rows(x: np.ndarray, y: np.ndarray, censored: np.ndarray, seed
     rows, points = x.shape
     keep = seed_index[:, None, :] != np.arange(seeds)[None, :, None]  # (rows, seeds, points)
     weight = np.concatenate([np.ones((rows, 1, points)), keep], axis=1).reshape(rows * (seeds + 1), points)
-    stacked = [np.repeat(v, seeds + 1, axis=0) for v in (x, y, censored)]
-    fits = tobit_rows(*stacked, weight=weight)
+    stacked_x, stacked_y, stacked_censored = (np.repeat(v, seeds + 1, axis=0) for v in (x, y, censored))
+    fits = tobit_rows(stacked_x, stacked_y, stacked_censored, weight=weight)
     slopes = fits.slope.reshape(rows, seeds + 1)
     return JackknifeRows(slopes[:, 0], fits.intercept.reshape(rows, seeds + 1)[:, 0], slopes[:, 1:], fits.reason.reshape(rows, seeds + 1)[:, 0])
 
@@ -555,7 +555,7 @@ def clustered_slope(
         raise ValueError(f"cluster must have one seed label per point, shape {x.shape}, got {cluster.shape}")
     labels, seed_index = np.unique(cluster, return_inverse=True)
     seeds = int(labels.size)
-    common = {
+    common: dict[str, Any] = {
         "method": SLOPE_METHOD,
         "points": int(x.size),
         "points_censored": int(censored.sum()),

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-C = TypeVar("C")
+C = TypeVar("C", bound="BaseConfig")
 
 INT64_MAX = 2**63 - 1  # numpy and torch hold integers as int64: a larger knob would overflow inside them
 
@@ -68,7 +68,7 @@ class BaseConfig:
 def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) -> C:
     """Build and validate `config_class` from `knobs`; strings are coerced to the field's type."""
     knobs = dict(knobs or {})
-    fields = {field.name: field for field in dataclasses.fields(config_class)}  # type: ignore[arg-type]
+    fields = {field.name: field for field in dataclasses.fields(config_class)}
     hints = typing.get_type_hints(config_class)
     passthrough = getattr(config_class, "passthrough_field", None)  # a field collecting unknown knobs, checked by the class
     if passthrough:
@@ -89,7 +89,7 @@ def build_config(config_class: type[C], knobs: Mapping[str, Any] | None = None) 
         if isinstance(error, ConfigError):
             raise
         raise ConfigError(f"{config_class.__name__}: {error}") from error
-    config.validate()  # type: ignore[attr-defined]
+    config.validate()
     return config
 
 
@@ -135,8 +135,8 @@ def describe_fields(config_class: type) -> list[dict[str, Any]]:
     rows = []
     for field in dataclasses.fields(config_class):
         default = field.default
-        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = field.default_factory()  # type: ignore[misc]
+        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+            default = field.default_factory()
         rows.append(
             {
                 "name": field.name,

@@ -11,23 +11,24 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 LOGGER_NAMES = ("benchmark", "adapters", "tasks")  # the packages of this distribution
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # StreamHandler[TextIO] is subscriptable only from Python 3.11
     """Writes to whatever `sys.stderr` is at the time of the record (pytest's capture, a redirected stream)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self):  # noqa: ANN201 - the stream attribute of StreamHandler
+    @property
+    def stream(self) -> TextIO:  # the stream attribute of StreamHandler
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # noqa: ANN001 - StreamHandler.__init__ assigns it
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
         pass
 
 

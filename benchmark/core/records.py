@@ -511,7 +511,8 @@ def _kind(value: Any) -> str:
         return json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
     if isinstance(value, str):
         return repr(value[:40])
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "an object", list: "a list"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from importlib import metadata
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 from benchmark.core.config import did_you_mean
 
@@ -60,6 +60,10 @@ class Registry(Generic[T]):
         self._entries: dict[str, T | str] = {}
         self._entry_points_loaded = False
 
+    @overload
+    def register(self, name: str, target: None = None) -> Callable[[T], T]: ...
+    @overload
+    def register(self, name: str, target: T | str) -> None: ...
     def register(self, name: str, target: T | str | None = None) -> Callable[[T], T] | None:
         """Register `target` under `name`; used bare as a decorator when `target` is omitted."""
         if target is not None:
@@ -83,7 +87,7 @@ class Registry(Generic[T]):
         self._entries[name] = target
         if not isinstance(target, str):
             try:
-                target.registered_name = name
+                target.registered_name = name  # type: ignore[attr-defined]  # T is a class here; classes take new attributes
             except (AttributeError, TypeError):
                 pass
 
@@ -100,7 +104,7 @@ class Registry(Generic[T]):
             resolved = _import_object(entry)
             self._entries[name] = resolved  # type: ignore[assignment]
             try:
-                resolved.registered_name = name
+                resolved.registered_name = name  # type: ignore[attr-defined]  # an imported class; classes take new attributes
             except (AttributeError, TypeError):
                 pass
             return resolved  # type: ignore[return-value]

@@ -137,11 +137,11 @@ class GridTask(Task):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (self.config.height, self.config.width)  # type: ignore[attr-defined]
+        return (self.config.height, self.config.width)  # type: ignore[attr-defined]  # grid configs have height and width; TaskConfig does not
 
     @property
     def complexity(self) -> float:
-        return float(self.config.G)  # type: ignore[attr-defined]
+        return float(self.config.G)  # type: ignore[attr-defined]  # as above: grid configs have G
 
 
 def sample_keys(x: np.ndarray, num_symbols: int) -> np.ndarray:

@@ -12,11 +12,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from benchmark.core.config import ConfigError
 from benchmark.core.display import count_text
+
+if TYPE_CHECKING:  # annotations only: the adapters load torch
+    from adapters.torch_adapter import TorchAdapter
+    from benchmark.core.records import Clock
 
 EXPORT_FILE = "two_clocks.json"
 CARD_FILE = "README.md"
@@ -90,7 +95,7 @@ def export_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     return info
 
 
-def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> Any:
+def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> TorchAdapter:
     """The exported adapter, its weights loaded with the model class's `from_pretrained`: `.sample(n, generator)` works."""
     import importlib
 
@@ -110,10 +115,11 @@ def load_exported(directory: str | os.PathLike[str], device: str = "cpu") -> Any
         model = model_class.from_pretrained(directory, use_safetensors=True)  # safetensors only: a pickled .bin beside it is never read
     refuse_import_from_file(info["adapter"]["name"], "adapter", str(directory / EXPORT_FILE))
     data = DataSpec(tuple(model_info["data"]["shape"]), int(model_info["data"]["num_symbols"]))
-    adapter = adapters.build(info["adapter"]["name"], data, seed=0, device=device, **info["adapter"]["config"])
+    adapter = cast("TorchAdapter", adapters.build(info["adapter"]["name"], data, seed=0, device=device, **info["adapter"]["config"]))  # exported models are torch modules
     model = model.to(adapter.device)
-    if getattr(adapter, "ema", None) is not None:
-        adapter.ema.model = model.eval().requires_grad_(False)
+    ema = getattr(adapter, "ema", None)
+    if ema is not None:
+        ema.model = model.eval().requires_grad_(False)
     else:
         adapter.model = model
     return adapter
@@ -176,7 +182,7 @@ def _load_snippet(model: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _clock_dict(clock: Any) -> dict[str, Any]:
+def _clock_dict(clock: Clock | Mapping[str, Any]) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
     return asdict(clock) if is_dataclass(clock) else dict(clock)

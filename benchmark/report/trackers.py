@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from benchmark.core.config import ConfigError
 from benchmark.core.registry import Registry, RegistryError
@@ -222,7 +222,7 @@ class CSVSink(Callback):
 
     def _header(self) -> list[str]:
         for _ in range(50):  # the creating worker may not have written it yet
-            with open(self.path, newline="") as handle:  # type: ignore[arg-type]
+            with open(self.path, newline="") as handle:  # type: ignore[arg-type]  # on_run_start set the path before any row
                 header = next(csv.reader(handle), None)
             if header:
                 return header
@@ -267,7 +267,9 @@ class TensorBoardTracker(Callback):
 class WandbTracker(Callback):
     """One W&B run per benchmark run (id from the run id, so a resumed run continues it); config = the spec."""
 
-    def __init__(self, project: str = "two-clocks", entity: str | None = None, mode: str | None = None, group: str | None = None, dir: str | None = None) -> None:  # noqa: A002 - wandb's own name
+    def __init__(
+        self, project: str = "two-clocks", entity: str | None = None, mode: Literal["online", "offline", "disabled", "shared"] | None = None, group: str | None = None, dir: str | None = None
+    ) -> None:  # noqa: A002 - wandb's own name
         require("wandb", "wandb")
         self.project, self.entity, self.mode, self.group, self.dir = project, entity, mode, group, dir
         self.run: Any = None

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.core.records import Clock, Window
+
+if TYPE_CHECKING:  # annotations only
+    from benchmark.run.spec import ProtocolConfig
 
 # clock -> (curve in metrics.jsonl, the protocol knob holding its threshold)
 CLOCK_CURVES = {
@@ -89,16 +92,17 @@ def to_epochs(step: float, batch_size: int, n_train: int | None) -> float | None
     return None if n_train is None else float(step) * batch_size / n_train
 
 
-def read_window(rule: Clock, mem: Clock, steps: Sequence[float], novel_valid: Sequence[float | None]) -> Window:
+def read_window(rule: Clock, mem: Clock, steps: Sequence[float] | np.ndarray, novel_valid: Sequence[float | None]) -> Window:
     """The innovation window [τ_rule, τ_mem]: status, width (or bounds), and its height and area from `novel_valid`.
 
     open: τ_rule fired and τ_mem fired later or never; closed: both fired, τ_rule ≥ τ_mem; not learned:
     τ_mem fired, τ_rule never did; censored: neither fired; stream: no τ_mem (no training set).
     """
     height, area = window_height_and_area(steps, novel_valid, None if not mem.applicable or mem.censored else mem.step)
-    base = dict(height=height, area=area, steps=None, log_window=None, lower=None, upper=None)
+    base: dict[str, float | None] = dict(height=height, area=area, steps=None, log_window=None, lower=None, upper=None)
     if not mem.applicable:
         return Window(status="stream", **base)
+    assert rule.step is not None and mem.step is not None  # an applicable clock always has a step (censored: the last one seen)
     if not rule.censored and not mem.censored:
         base.update(steps=mem.step - rule.step, log_window=math.log10(max(mem.step, 1.0) / max(rule.step, 1.0)))
         return Window(status="open" if rule.step < mem.step else "closed", **base)
@@ -111,7 +115,7 @@ def read_window(rule: Clock, mem: Clock, steps: Sequence[float], novel_valid: Se
     return Window(status="censored", **base)
 
 
-def window_height_and_area(steps: Sequence[float], novel_valid: Sequence[float | None], until: float | None) -> tuple[float, float]:
+def window_height_and_area(steps: Sequence[float] | np.ndarray, novel_valid: Sequence[float | None], until: float | None) -> tuple[float, float]:
     """(max novel_valid before `until`, ∫ novel_valid d log10(step) from step 1 to `until`); `until` None: the last eval.
 
     The area is a trapezoid sum on log10(step) over the evals at step ≥ 1; the curve is held flat from its
@@ -138,7 +142,7 @@ def window_height_and_area(steps: Sequence[float], novel_valid: Sequence[float |
     return height, float(np.sum((knots[1:] - knots[:-1]) * (values[1:] + values[:-1]) / 2.0))
 
 
-def read_clocks(rows: Sequence[Mapping[str, Any]], protocol: Any, *, batch_size: int, n_train: int | None) -> dict[str, Any]:
+def read_clocks(rows: Sequence[Mapping[str, Any]], protocol: ProtocolConfig, *, batch_size: int, n_train: int | None) -> dict[str, Any]:
     """Every clock (CLOCK_CURVES) and the window from eval rows under `protocol`'s thresholds; n_train None: stream."""
     steps = np.array([row["step"] for row in rows], dtype=float)
     clocks: dict[str, Any] = {}

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.core.task import SAMPLE_DTYPE
 from benchmark.run.metrics import SampleMetrics, normalise_validity, wilson_interval
+
+if TYPE_CHECKING:  # annotations only: torch loads lazily
+    import torch
+
+    from benchmark.core.adapter import Adapter
+    from benchmark.core.task import Task
+    from benchmark.run.spec import ProtocolConfig
 
 # Two-sided 99 % per look: an eval looks up to four times (128, 256, 512, 1024 samples), so a curve whose
 # true value sits on one side of a threshold is stopped on the wrong side at most about 2 % of the time.
@@ -38,7 +45,7 @@ def chunk_sizes(minimum: int, maximum: int) -> list[int]:
     return sizes
 
 
-def measure_eval(adapter: Any, task: Any, metrics: SampleMetrics, protocol: Any) -> dict[str, Any]:
+def measure_eval(adapter: Adapter, task: Task, metrics: SampleMetrics, protocol: ProtocolConfig) -> dict[str, Any]:
     """Draw and measure one eval's samples under `protocol`'s sequential rule; the row says how many were drawn."""
     import torch
 
@@ -53,7 +60,7 @@ def measure_eval(adapter: Any, task: Any, metrics: SampleMetrics, protocol: Any)
     return row
 
 
-def decided(row: Mapping[str, Any], protocol: Any, chance: float) -> bool:
+def decided(row: Mapping[str, Any], protocol: ProtocolConfig, chance: float) -> bool:
     """True when more samples could not move any clock curve across its threshold at 99 % (Wilson) confidence.
 
     - copy curves (`mem_excess` against θ_mem and θ_mem_strong, `copy_excess_near` against θ_mem): the
@@ -82,12 +89,12 @@ def decided(row: Mapping[str, Any], protocol: Any, chance: float) -> bool:
     return not (low < protocol.theta_rule <= high)
 
 
-def draw_samples(adapter: Any, count: int, generator: Any, task: Any) -> np.ndarray:
+def draw_samples(adapter: Adapter, count: int, generator: torch.Generator, task: Task) -> np.ndarray:
     """`count` samples from the adapter, checked for shape and range, as the task's compact dtype."""
     import torch
 
-    samples = adapter.sample(count, generator)
-    samples = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    output = adapter.sample(count, generator)
+    samples = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)  # a plugin may return an array
     expected = (count, *task.shape)
     if samples.shape != expected or not np.issubdtype(samples.dtype, np.integer):
         name = getattr(adapter, "registered_name", "") or type(adapter).__name__

@@ -16,7 +16,8 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,7 +49,11 @@ from benchmark.run.rundir import (
     way_out,
 )
 from benchmark.run.schedule import eval_steps
-from benchmark.run.spec import PROTOCOL_VERSION, RunSpec
+from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig, RunSpec
+
+if TYPE_CHECKING:  # annotations only: benchmark.core.adapter imports torch, which this module loads lazily
+    from benchmark.core.adapter import Adapter
+    from benchmark.core.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +76,7 @@ __all__ = [
 ]
 
 
-def build_task(spec: RunSpec) -> Any:
+def build_task(spec: RunSpec) -> Task:
     """The spec's task, refusing a task whose config version differs from the one the spec was made with."""
     import tasks
 
@@ -94,7 +99,7 @@ def check_data_fits(task: Any, spec: RunSpec) -> None:
     """The data checks `run` keeps when called directly: sample arrays fit this machine's memory, N ≤ the valid set."""
     check_memory(task, spec)
     if not spec.stream:
-        check_n_train(task, spec.n_train)
+        check_n_train(task, spec.train_size())
 
 
 def check_adapter(spec: RunSpec, task: Any) -> Any:
@@ -116,11 +121,11 @@ def check_adapter(spec: RunSpec, task: Any) -> Any:
 
 def sample_bytes(task: Any, spec: RunSpec) -> int:
     """Bytes the run's sample arrays take: training and control sets (2N samples) and M eval samples as int64 with keys."""
-    sets = 0 if spec.stream else 2 * spec.n_train  # a stream run holds no training or control set
+    sets = 0 if spec.stream else 2 * spec.train_size()  # a stream run holds no training or control set
     return (sets + 8 * spec.protocol.eval_samples) * task.size
 
 
-def check_memory(task: Any, spec: RunSpec) -> None:
+def check_memory(task: Task, spec: RunSpec) -> None:
     """Refuse a run whose sample arrays alone would take more than half of this machine's memory.
 
     The protocol holds the training and control sets (2N samples) and, at every eval, M samples as int64
@@ -142,7 +147,7 @@ def _physical_memory() -> int | None:
         return None
 
 
-def build_adapter(spec: RunSpec, task: Any, device: str) -> Any:
+def build_adapter(spec: RunSpec, task: Task, device: str) -> Adapter:
     """The spec's adapter at the seed derived from the run seed (torch's global RNG is seeded from it too)."""
     import torch
 
@@ -197,8 +202,8 @@ def run(
 
 def _train(
     spec: RunSpec,
-    directory: Any,
-    task: Any,
+    directory: Path,
+    task: Task,
     *,
     device: str,
     quiet: bool,
@@ -217,7 +222,7 @@ def _train(
         train = control = None
         sampler: TrainingSetSampler | StreamSampler | None = None
     else:
-        train, control, _ = draw_sets(task, spec.n_train, spec.seed)
+        train, control, _ = draw_sets(task, spec.train_size(), spec.seed)
     metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
     adapter = build_adapter(spec, task, device)
     batch_size = adapter.batch_size
@@ -225,7 +230,7 @@ def _train(
         sampler = StreamSampler(task, batch_size, derived_seed(spec.seed, "stream"))
     else:
         sampler = TrainingSetSampler(train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
-    n_train = None if spec.stream else spec.n_train
+    n_train = None if spec.stream else spec.train_size()
     schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
     prepare(directory, spec)
 
@@ -369,7 +374,7 @@ STOP_REASONS = {
 }
 
 
-def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: Any) -> str | None:
+def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: ProtocolConfig) -> str | None:
     """Why training ends after this eval (a key of STOP_REASONS), or None to go on."""
     if protocol.early_stop:
         rule, mem = clocks["tau_rule"], clocks["tau_mem"]

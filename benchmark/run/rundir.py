@@ -330,8 +330,8 @@ def encode_state(value: Any, where: str = "state") -> Any:
         items = {key: encode_state(item, f"{where}[{key!r}]") for key, item in value.items()}
         return value if isinstance(value, dict) and _unchanged(value.values(), items.values()) else _rebuilt(value, items)
     if isinstance(value, (list, tuple)):
-        items = [encode_state(item, f"{where}[{index}]") for index, item in enumerate(value)]
-        return value if _unchanged(value, items) else (items if isinstance(value, list) else tuple(items))
+        listed = [encode_state(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        return value if _unchanged(value, listed) else (listed if isinstance(value, list) else tuple(listed))
     raise TypeError(
         f"{where}: {type(value).__name__} cannot go in a checkpoint, which holds tensors, numbers, strings, None, lists, "
         "tuples, dicts and numpy arrays only (so that it loads with torch.load(weights_only=True))"
@@ -346,8 +346,8 @@ def decode_state(value: Any) -> Any:
         items = {key: decode_state(item) for key, item in value.items()}
         return value if _unchanged(value.values(), items.values()) else _rebuilt(value, items)
     if isinstance(value, (list, tuple)):
-        items = [decode_state(item) for item in value]
-        return value if _unchanged(value, items) else (items if isinstance(value, list) else tuple(items))
+        listed = [decode_state(item) for item in value]
+        return value if _unchanged(value, listed) else (listed if isinstance(value, list) else tuple(listed))
     return value
 
 
@@ -359,7 +359,7 @@ def _unchanged(before: Iterable[Any], after: Iterable[Any]) -> bool:
 def _rebuilt(original: Mapping[str, Any], items: dict[Any, Any]) -> dict[Any, Any]:
     rebuilt = type(original)(items) if isinstance(original, dict) else items
     if hasattr(original, "_metadata"):
-        rebuilt._metadata = original._metadata  # type: ignore[attr-defined]
+        rebuilt._metadata = original._metadata  # type: ignore[attr-defined]  # torch's OrderedDict state dicts carry it; hasattr checked
     return rebuilt
 
 

@@ -115,6 +115,12 @@ class RunSpec:
         """True when there is no fixed training set (τ_mem is not applicable)."""
         return self.n_train == STREAM
 
+    def train_size(self) -> int:
+        """N as an int, for code past a `stream` check (which the type checker cannot see); a stream run has none."""
+        if isinstance(self.n_train, int):
+            return self.n_train
+        raise ValueError(f"a stream run has no training set size (n_train={self.n_train!r})")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task.to_dict(),
@@ -189,7 +195,7 @@ def canonical_json(data: Any) -> str:
 
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)  # type: ignore[arg-type]
+        return dataclasses.asdict(value)  # type: ignore[arg-type]  # json.dumps passes instances, never dataclass types
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"cannot serialise {type(value).__name__} in a run spec")

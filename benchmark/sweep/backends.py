@@ -130,10 +130,10 @@ def execute(
     warn_oversubscription(pending, jobs if backend == "local" else 1)
     if pending:
         if backend == "ray":
-            finished = run_ray(pending, options, jobs=jobs, report=report)
+            ran = run_ray(pending, options, jobs=jobs, report=report)
         else:
-            finished = run_local(pending, options, jobs=jobs, report=report, callbacks=callbacks)
-        for outcome in finished:
+            ran = run_local(pending, options, jobs=jobs, report=report, callbacks=callbacks)
+        for outcome in ran:
             outcomes[outcome.spec.run_id] = outcome
     return SweepResult([outcomes[spec.run_id] for spec in specs])
 

@@ -207,18 +207,18 @@ def parse_sweep_text(text: str, source: str, base: Path | None) -> Sweep:
     top = _parse_block(data, source, "")
     blocks_data = data.get("sweeps")
     if blocks_data is None:
-        blocks = (top,)
+        blocks: tuple[Block, ...] = (top,)
     else:
         if not isinstance(blocks_data, list) or not blocks_data:
             raise SweepError(f"{source}: sweeps must be a non-empty list of sweep blocks")
-        blocks = []
+        parsed: list[Block] = []
         for index, block_data in enumerate(blocks_data):
             where = f"sweeps[{index}]"
             if not isinstance(block_data, Mapping):
                 raise SweepError(f"{source}: {where} must be a mapping, got {type(block_data).__name__}")
             _check_keys(block_data, BLOCK_KEYS, source, f"{where}.")
-            blocks.append(_merge_block(top, _parse_block(block_data, source, f"{where}."), block_data))
-        blocks = tuple(blocks)
+            parsed.append(_merge_block(top, _parse_block(block_data, source, f"{where}."), block_data))
+        blocks = tuple(parsed)
     for key in TEXT_KEYS:
         if key in data and not isinstance(data[key], str):
             raise SweepError(f"{source}: {key} must be a string, got {type(data[key]).__name__}")
