@@ -1,0 +1,87 @@
+"""The monitor's examples run end to end and leave run folders the leaderboard reads; a broken sampler never stops a Trainer."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from benchmark.core.records import load_records
+from benchmark.run.schedule import eval_steps
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _single_record(output: Path) -> dict:
+    (path,) = output.glob("*/record.json")
+    return json.loads(path.read_text())
+
+
+def test_plain_loop_example_with_a_user_verifier_leaves_a_monitor_record(tmp_path: Path) -> None:
+    monitor = _example("plain_loop").main(["--output", str(tmp_path), "--max-steps", "40"])
+    record = _single_record(tmp_path)
+    assert record["origin"] == "monitor" and record["spec"]["task"]["name"] == "palindromes"
+    assert len(monitor.control) == 256  # the user's exact sampler gave the control set
+    assert [row["step"] for row in monitor.rows] == monitor.schedule[: len(monitor.rows)]
+    (loaded,) = load_records([tmp_path])
+    assert loaded.clocks["tau_rule"].step is not None and loaded.clocks["tau_mem"].step is not None
+
+
+def test_hf_trainer_example_runs_and_renders_in_the_leaderboard(tmp_path: Path) -> None:
+    trainer = _example("hf_trainer_parity").main(["--output", str(tmp_path), "--max-steps", "12", "--eval-points", "3", "--eval-samples", "64"])
+    record = _single_record(tmp_path)
+    assert record["origin"] == "monitor" and record["model"]["trainer"] == "transformers.Trainer"
+    assert record["steps_trained"] == trainer.state.global_step == 12
+    logged = [entry for entry in trainer.state.log_history if "clocks/copy_rate" in entry]
+    assert [entry["step"] for entry in logged] == eval_steps(12, 3).tolist()  # through trainer.log, at the protocol's schedule
+    board = subprocess.run([sys.executable, "-m", "benchmark", "leaderboard", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "hf-gpt2" in board.stdout
+
+
+def test_a_sampler_raising_inside_the_trainer_callback_leaves_training_running(tmp_path: Path) -> None:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+    from benchmark.integrations.hf import ClockMonitorCallback
+
+    hf = _example("hf_trainer_parity")
+    train = np.random.default_rng(0).integers(0, 2, size=(8, 6, 6)).astype(np.uint8)
+
+    def broken(n: int) -> np.ndarray:
+        raise RuntimeError("sampler broke")
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=3, n_positions=37, n_embd=16, n_layer=1, n_head=2))
+    arguments = TrainingArguments(output_dir=str(tmp_path / "t"), max_steps=6, per_device_train_batch_size=4, report_to="none", use_cpu=True, save_strategy="no", disable_tqdm=True)
+    trainer = Trainer(model=model, args=arguments, train_dataset=hf.Sequences(train, 2))
+    callback = ClockMonitorCallback("parity", train, broken, task_config={"G": 2}, protocol={"eval_points": 3})
+    trainer.add_callback(callback.attach(trainer))
+    trainer.train()
+    assert trainer.state.global_step == 6
+    assert callback.monitor is not None and list(callback.monitor.state.failed_evals) == eval_steps(6, 3).tolist()
+    failures = [entry["clocks/failed_evals"] for entry in trainer.state.log_history if "clocks/failed_evals" in entry]
+    assert failures == [float(k) for k in range(1, len(eval_steps(6, 3)) + 1)]
+
+
+@pytest.mark.slow
+def test_hf_trainer_example_reads_both_clocks_on_its_full_budget(tmp_path: Path) -> None:
+    trainer = _example("hf_trainer_parity").main(["--output", str(tmp_path)])
+    record = _single_record(tmp_path)
+    for name in ("tau_rule", "tau_mem"):
+        clock = record["clocks"][name]
+        assert clock["step"] is not None and (clock["censored"] or clock["step"] <= trainer.state.global_step)
+    assert record["stop_reason"] is not None or record["steps_trained"] == 1500
