@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> Trainer:
     parser.add_argument("--n-train", type=int, default=32)
     parser.add_argument("--eval-points", type=int, default=20)
     parser.add_argument("--eval-samples", type=int, default=512)
+    parser.add_argument("--keep-training", action="store_true", help="train the whole budget instead of stopping on the protocol's stop rule")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 like the suite; raise on a free machine)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -65,22 +66,11 @@ def main(argv: list[str] | None = None) -> Trainer:
         seed=0,
     )
     trainer = Trainer(model=model, args=training, train_dataset=Sequences(train, bos))
-    monitor = ClockMonitorCallback(  # monitor
-        task="parity",  # monitor
-        task_config={"G": 2},  # monitor
-        train_samples=train,  # monitor
-        protocol={"eval_points": args.eval_points, "eval_samples": args.eval_samples},  # monitor
-        output=args.output,  # monitor
-        model_name="hf-gpt2",  # monitor
-        stop_at_tau_mem=True,  # monitor
-    )  # monitor
+    schedule = {"eval_points": args.eval_points, "eval_samples": args.eval_samples}  # monitor: the default job's schedule
+    monitor = ClockMonitorCallback("parity", train, task_config={"G": 2}, protocol=schedule, output=args.output, model_name="hf-gpt2", stop_at_tau_mem=not args.keep_training)  # monitor
     trainer.add_callback(monitor.attach(trainer))  # monitor
     trainer.train()
-    state = monitor.monitor.state if monitor.monitor else None
-    if state is not None:
-        print(
-            f"stopped at step {trainer.state.global_step}: τ_rule {state.tau_rule.display() if state.tau_rule else 'n/a'}, τ_mem {state.tau_mem.display() if state.tau_mem else 'n/a'}, window {state.window.status if state.window else 'n/a'}"
-        )
+    print(monitor.monitor.state.summary() if monitor.monitor else "no eval")  # monitor
     return trainer
 
 

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> ClockMonitor:
             model.eval()
             state = monitor.evaluate(step)
             model.train()
-            print(f"step {step}: q_rule {state.q_rule}, copy rate {state.copy_rate}, window {state.window.status if state.window else '-'}")
+            print(state.summary())
             if state.should_stop:
                 break
         if step == args.max_steps:

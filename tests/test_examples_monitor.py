@@ -85,3 +85,20 @@ def test_hf_trainer_example_reads_both_clocks_on_its_full_budget(tmp_path: Path)
         clock = record["clocks"][name]
         assert clock["step"] is not None and (clock["censored"] or clock["step"] <= trainer.state.global_step)
     assert record["stop_reason"] is not None or record["steps_trained"] == 1500
+
+
+def test_adding_the_monitor_to_the_trainer_script_takes_at_most_ten_lines() -> None:
+    lines = (ROOT / "examples" / "hf_trainer_parity.py").read_text().splitlines()
+    marked = [line for line in lines if line.rstrip().endswith("# monitor") or "# monitor:" in line]
+    assert 3 <= len(marked) <= 10
+
+
+def test_lightning_example_reads_the_clocks_at_the_schedule_and_logs_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("lightning")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    trainer = _example("lightning_loop").main(["--output", str(tmp_path), "--max-steps", "12"])
+    (callback,) = [c for c in trainer.callbacks if type(c).__name__ == "ClockMonitorLightning"]
+    assert [row["step"] for row in callback.monitor.rows] == eval_steps(12, 20).tolist()
+    assert "clocks/copy_rate" in trainer.callback_metrics  # logged through the module's log_dict
+    record = _single_record(tmp_path)
+    assert record["origin"] == "monitor" and record["model"]["trainer"] == "lightning.Trainer" and record["steps_trained"] == 12

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 from transformers import GenerationConfig, TrainerCallback
 
-from benchmark.run.monitor import ClockMonitor, MonitorState
+from benchmark.run.monitor import ClockMonitor, MonitorState, clock_logs
 from benchmark.run.spec import ProtocolConfig
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class ClockMonitorCallback(TrainerCallback):
         self.trainer: Any = None
         self.best_novel_valid = -1.0
         self.best_dir: Path | None = None
+        self.time_s = 0.0  # wall time spent in the callback's evals (sampling, measuring, logging, saving)
 
     def attach(self, trainer: Any) -> ClockMonitorCallback:
         """Log through `trainer.log` (reaching every tracker the Trainer reports to); returns self for `add_callback`."""
@@ -120,6 +122,7 @@ class ClockMonitorCallback(TrainerCallback):
         assert self.monitor is not None
         if not self.monitor.step(state.global_step):
             return
+        start = time.perf_counter()
         training = model.training
         model.eval()
         try:
@@ -131,6 +134,7 @@ class ClockMonitorCallback(TrainerCallback):
         if self.stop_at_tau_mem and reading.should_stop:
             logger.info("clock monitor: stopping training at step %d (%s)", state.global_step, reading.stop_reason)
             control.should_training_stop = True
+        self.time_s += time.perf_counter() - start
 
     def _log(self, state: Any, reading: MonitorState) -> None:
         logs = clock_logs(reading)
@@ -148,22 +152,6 @@ class ClockMonitorCallback(TrainerCallback):
         self.best_novel_valid = reading.novel_valid
         model.save_pretrained(self.best_dir)
         (self.best_dir / "innovation.json").write_text(json.dumps({"step": reading.step, "novel_valid": reading.novel_valid, "q_rule": reading.q_rule}, indent=2) + "\n")
-
-
-def clock_logs(reading: MonitorState) -> dict[str, float]:
-    """The monitor's state as scalar logs (`clocks/...`); undefined values are left out, fired clocks give their step."""
-    values: dict[str, float | None] = {
-        "clocks/q_rule": reading.q_rule,
-        "clocks/copy_rate": reading.copy_rate,
-        "clocks/mem_excess": reading.mem_excess,
-        "clocks/novel_valid": reading.novel_valid,
-        "clocks/failed_evals": float(len(reading.failed_evals)),
-    }
-    for name in ("tau_rule", "tau_mem"):
-        clock = getattr(reading, name)
-        values[f"clocks/{name}_fired"] = None if clock is None else float(clock.fired)
-        values[f"clocks/{name}"] = clock.step if clock is not None and clock.fired else None
-    return {key: float(value) for key, value in values.items() if value is not None}
 
 
 def _unset_sampler(n: int) -> Any:

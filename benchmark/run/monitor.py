@@ -63,6 +63,16 @@ class MonitorState:
         """True when the protocol's stop rule fires (τ_mem and τ_rule held, or the rule unreadable, or the budget reached)."""
         return self.stop_reason is not None
 
+    def summary(self) -> str:
+        """One line: the latest curves, both clocks ('> step' while censored) and the window."""
+
+        def number(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.3f}"
+
+        clocks = ", ".join(f"{name} {'n/a' if clock is None else clock.display()}" for name, clock in (("τ_rule", self.tau_rule), ("τ_mem", self.tau_mem)))
+        window = "n/a" if self.window is None else self.window.status
+        return f"step {self.step}: q_rule {number(self.q_rule)}, copy rate {number(self.copy_rate)}, {clocks}, window {window}"
+
 
 class ClockMonitor:
     """Reads both clocks of a model that the caller trains; see the module docstring.
@@ -255,6 +265,22 @@ class ClockMonitor:
         self._log = MetricsLog(self.directory)
 
 
+def clock_logs(reading: MonitorState) -> dict[str, float]:
+    """The monitor's state as scalar logs (`clocks/...`); undefined values are left out, fired clocks give their step."""
+    values: dict[str, float | None] = {
+        "clocks/q_rule": reading.q_rule,
+        "clocks/copy_rate": reading.copy_rate,
+        "clocks/mem_excess": reading.mem_excess,
+        "clocks/novel_valid": reading.novel_valid,
+        "clocks/failed_evals": float(len(reading.failed_evals)),
+    }
+    for name in ("tau_rule", "tau_mem"):
+        clock = getattr(reading, name)
+        values[f"clocks/{name}_fired"] = None if clock is None else float(clock.fired)
+        values[f"clocks/{name}"] = clock.step if clock is not None and clock.fired else None
+    return {key: float(value) for key, value in values.items() if value is not None}
+
+
 def _build_task(task: Any, knobs: Mapping[str, Any]) -> Any:
     """A registered task by name, or the caller's object after checking it has the task contract."""
     if isinstance(task, str):
@@ -317,4 +343,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["ORIGIN", "ClockMonitor", "MonitorState"]
+__all__ = ["ORIGIN", "ClockMonitor", "MonitorState", "clock_logs"]
