@@ -177,3 +177,16 @@ def test_clock_monitor_is_exported_lazily_and_import_benchmark_stays_free_of_tor
     code = "import sys, benchmark; assert 'torch' not in sys.modules; from benchmark import ClockMonitor; print(ClockMonitor.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "benchmark.run.monitor"
+
+
+def test_a_task_without_a_sampler_gets_no_control_set_and_copies_are_not_corrected() -> None:
+    task, train = _parity()
+
+    class VerifierOnly:  # the task contract without an exact sampler
+        shape, num_symbols = task.shape, task.num_symbols
+        is_valid, constraint_satisfaction, key, chance_valid, describe = task.is_valid, task.constraint_satisfaction, task.key, task.chance_valid, task.describe
+
+    monitor = ClockMonitor(VerifierOnly(), train, lambda n: train[np.arange(n) % len(train)], batch_size=8, protocol=SMALL)
+    state = monitor.evaluate(0)
+    assert len(monitor.control) == 0 and monitor.rows[-1]["control"] == 0.0
+    assert state.mem_excess == state.copy_rate == 1.0

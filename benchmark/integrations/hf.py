@@ -81,7 +81,7 @@ class ClockMonitorCallback(TrainerCallback):
         self.trainer: Any = None
         self.best_novel_valid = -1.0
         self.best_dir: Path | None = None
-        self.time_s = 0.0  # wall time spent in the callback's evals (sampling, measuring, logging, saving)
+        self.time_s = self.cpu_s = 0.0  # wall and process CPU time spent in the callback's evals (sampling, measuring, logging, saving)
 
     def attach(self, trainer: Any) -> ClockMonitorCallback:
         """Log through `trainer.log` (reaching every tracker the Trainer reports to); returns self for `add_callback`."""
@@ -122,7 +122,7 @@ class ClockMonitorCallback(TrainerCallback):
         assert self.monitor is not None
         if not self.monitor.step(state.global_step):
             return
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         training = model.training
         model.eval()
         try:
@@ -135,6 +135,7 @@ class ClockMonitorCallback(TrainerCallback):
             logger.info("clock monitor: stopping training at step %d (%s)", state.global_step, reading.stop_reason)
             control.should_training_stop = True
         self.time_s += time.perf_counter() - start
+        self.cpu_s += time.process_time() - start_cpu
 
     def _log(self, state: Any, reading: MonitorState) -> None:
         logs = clock_logs(reading)
