@@ -2,8 +2,9 @@
 
 `run(spec, output)` trains (or resumes, or skips when finished) the run `spec` in `<output>/<run_id>/` and
 returns its record. The loop reads top to bottom like nanoGPT's: eval when a scheduled step is reached,
-else one optimiser step on the next batch. Everything the loop carries from one step to the next is in
-`checkpoint.pt`, so an interrupted run resumes to the same record. The protocol knows tasks and adapters
+else one optimiser step on the next batch. Everything the loop carries from one step to the next is a
+`LoopState` saved in `checkpoint.pt` (benchmark.run.loopstate), so an interrupted run resumes to the same
+record; the eval row, clock step and stop rule are benchmark.run.evalstep's, shared with the ClockMonitor. The protocol knows tasks and adapters
 only through their contracts. Defaults and the reasons for them: benchmark/PROTOCOL.md.
 """
 
