@@ -215,7 +215,8 @@ def _train(
 def _set_up(spec: RunSpec, task: Any, device: str) -> _Setup:
     """Draw the data (N distinct training samples and a control set, or a stream), build the metrics, adapter and batches."""
     protocol = spec.protocol
-    train, control = (None, None) if spec.stream else draw_sets(task, spec.n_train, spec.seed)[:2]
+    n_train = None if spec.stream else int(spec.n_train)
+    train, control = (None, None) if n_train is None else draw_sets(task, n_train, spec.seed)[:2]
     metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
     adapter = build_adapter(spec, task, device)
     sampler: TrainingSetSampler | StreamSampler
@@ -224,7 +225,7 @@ def _set_up(spec: RunSpec, task: Any, device: str) -> _Setup:
     else:
         sampler = TrainingSetSampler(train, adapter.batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
     schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
-    return _Setup(task, metrics, adapter, sampler, schedule, adapter.batch_size, None if spec.stream else spec.n_train)
+    return _Setup(task, metrics, adapter, sampler, schedule, adapter.batch_size, n_train)
 
 
 def _train_step(setup: _Setup, state: loopstate.LoopState) -> None:
