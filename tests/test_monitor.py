@@ -190,3 +190,14 @@ def test_a_task_without_a_sampler_gets_no_control_set_and_copies_are_not_correct
     state = monitor.evaluate(0)
     assert len(monitor.control) == 0 and monitor.rows[-1]["control"] == 0.0
     assert state.mem_excess == state.copy_rate == 1.0
+
+
+def test_evaluating_the_same_step_twice_is_skipped_not_raised_unless_strict() -> None:
+    task, train = _parity()
+    monitor = ClockMonitor(task, train, lambda n: train[np.arange(n) % len(train)], batch_size=8, protocol=SMALL)
+    monitor.evaluate(4)
+    assert monitor.evaluate(4).evals == 1 and monitor.evaluate(3).evals == 1
+    strict = ClockMonitor(task, train, lambda n: train[np.arange(n) % len(train)], batch_size=8, protocol=SMALL, strict=True)
+    strict.evaluate(4)
+    with pytest.raises(ValueError, match="eval steps must increase"):
+        strict.evaluate(4)

@@ -221,6 +221,9 @@ class ClockMonitor:
     # --- inside ----------------------------------------------------------------------------
     def _eval(self, step: int, measure: Callable[[], dict[str, Any]], loss: float | None) -> MonitorState:
         """One eval at `step`; an exception in sampling or measuring is logged once and marks the eval failed."""
+        if step <= self.last_step and not self.strict:  # a repeated step: nothing new to read, and no reason to stop training
+            logger.debug("clock monitor: step %d is not after the last eval (%d); skipped", step, self.last_step)
+            return self.state
         start = time.perf_counter()
         try:
             measured = measure()
