@@ -102,3 +102,27 @@ def test_lightning_example_reads_the_clocks_at_the_schedule_and_logs_them(tmp_pa
     assert "clocks/copy_rate" in trainer.callback_metrics  # logged through the module's log_dict
     record = _single_record(tmp_path)
     assert record["origin"] == "monitor" and record["model"]["trainer"] == "lightning.Trainer" and record["steps_trained"] == 12
+
+
+def test_best_innovation_keeps_the_most_novel_valid_model_inside_the_open_window_only(tmp_path: Path) -> None:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from benchmark.core.records import Clock
+    from benchmark.integrations.hf import ClockMonitorCallback
+    from benchmark.run.monitor import MonitorState
+
+    def reading(step: int, novel_valid: float, rule_fired: bool, mem_fired: bool) -> MonitorState:
+        rule = Clock(step=5.0, censored=not rule_fired, epoch=None, metric="noncopy_valid_norm", threshold=0.9)
+        mem = Clock(step=50.0, censored=not mem_fired, epoch=None, metric="mem_excess", threshold=0.1)
+        return MonitorState(step, 3, (), 0.95, 0.0, 0.0, novel_valid, rule, mem, None, None)
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=3, n_positions=37, n_embd=16, n_layer=1, n_head=2))
+    callback = ClockMonitorCallback("parity", np.zeros((1, 6, 6), dtype=np.uint8))
+    callback.best_dir = tmp_path / "best_innovation"
+    for step, novel, rule_fired, mem_fired in [(1, 0.99, False, False), (2, 0.5, True, False), (3, 0.8, True, False), (4, 0.7, True, False), (5, 0.95, True, True)]:
+        callback.keep_best_innovation(model, reading(step, novel, rule_fired, mem_fired))
+    kept = json.loads((callback.best_dir / "innovation.json").read_text())
+    assert kept["step"] == 3 and kept["novel_valid"] == 0.8  # before τ_rule and after τ_mem do not count
+    assert (callback.best_dir / "config.json").is_file()

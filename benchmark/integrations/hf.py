@@ -130,7 +130,7 @@ class ClockMonitorCallback(TrainerCallback):
         finally:
             model.train(training)
         self._log(state, reading)
-        self._keep_best(model, reading)
+        self.keep_best_innovation(model, reading)
         if self.stop_at_tau_mem and reading.should_stop:
             logger.info("clock monitor: stopping training at step %d (%s)", state.global_step, reading.stop_reason)
             control.should_training_stop = True
@@ -144,7 +144,7 @@ class ClockMonitorCallback(TrainerCallback):
         else:
             state.log_history.append({**logs, "step": state.global_step})
 
-    def _keep_best(self, model: Any, reading: MonitorState) -> None:
+    def keep_best_innovation(self, model: Any, reading: MonitorState) -> None:
         """Save the model whose samples are most often novel and valid while the window is open (τ_rule fired, τ_mem not)."""
         inside = reading.tau_rule is not None and reading.tau_rule.fired and reading.tau_mem is not None and not reading.tau_mem.fired
         if not (self.save_best_innovation and inside and reading.novel_valid is not None and reading.novel_valid > self.best_novel_valid):
