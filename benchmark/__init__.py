@@ -15,13 +15,18 @@ _compat.install()  # 0.x import paths (benchmark.config, benchmark.protocol, ...
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _API = ("run_sweep", "render_leaderboard", "SweepFailed")
-__all__ = ["__version__", *_API]
+_MONITOR = ("ClockMonitor", "MonitorState")
+__all__ = ["__version__", *_API, *_MONITOR]
 
 
 def __getattr__(name: str) -> Any:  # lazy, so `import benchmark` stays free of torch
-    """`benchmark.run_sweep` / `benchmark.render_leaderboard`: the Python API (benchmark.api), imported on first use."""
+    """`benchmark.run_sweep` / `render_leaderboard` / `ClockMonitor`: the Python API, imported on first use."""
     if name in _API:
         from benchmark import api
 
         return getattr(api, name)
+    if name in _MONITOR:
+        from benchmark.run import monitor
+
+        return getattr(monitor, name)
     raise AttributeError(f"module 'benchmark' has no attribute {name!r}")

@@ -11,7 +11,7 @@ clock curve's 99 % Wilson interval (DECISION_Z) lies wholly on one side of its t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,10 +50,18 @@ def measure_eval(adapter: Adapter, task: Task, metrics: SampleMetrics, protocol:
     import torch
 
     generator = torch.Generator().manual_seed(protocol.sampling_seed)
+    return measure_drawn(lambda size: draw_samples(adapter, size, generator, task), task, metrics, protocol)
+
+
+def measure_drawn(draw: Callable[[int], np.ndarray], task: Any, metrics: SampleMetrics, protocol: Any) -> dict[str, Any]:
+    """Measure samples from `draw(size)` in the sequential chunks until every clock curve is decided (the one eval rule).
+
+    Shared by the protocol (draws from its adapter) and the ClockMonitor (draws from the caller's sampler).
+    """
     drawn: list[np.ndarray] = []
     row: dict[str, Any] = {}
     for size in chunk_sizes(min(protocol.eval_samples_min, protocol.eval_samples), protocol.eval_samples):
-        drawn.append(draw_samples(adapter, size, generator, task))
+        drawn.append(draw(size))
         row = metrics.measure(np.concatenate(drawn))
         if decided(row, protocol, task.chance_valid()):
             break
@@ -104,4 +112,4 @@ def draw_samples(adapter: Adapter, count: int, generator: torch.Generator, task:
     return samples.astype(SAMPLE_DTYPE) if task.num_symbols <= 256 else samples  # verifiers run 3-5× faster on bytes
 
 
-__all__ = ["DECISION_Z", "chunk_sizes", "decided", "draw_samples", "measure_eval"]
+__all__ = ["DECISION_Z", "chunk_sizes", "decided", "draw_samples", "measure_drawn", "measure_eval"]

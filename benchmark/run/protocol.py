@@ -2,8 +2,9 @@
 
 `run(spec, output)` trains (or resumes, or skips when finished) the run `spec` in `<output>/<run_id>/` and
 returns its record. The loop reads top to bottom like nanoGPT's: eval when a scheduled step is reached,
-else one optimiser step on the next batch. Everything the loop carries from one step to the next is in
-`checkpoint.pt`, so an interrupted run resumes to the same record. The protocol knows tasks and adapters
+else one optimiser step on the next batch. Everything the loop carries from one step to the next is a
+`LoopState` saved in `checkpoint.pt` (benchmark.run.loopstate), so an interrupted run resumes to the same
+record; the eval row, clock step and stop rule are benchmark.run.evalstep's, shared with the ClockMonitor. The protocol knows tasks and adapters
 only through their contracts. Defaults and the reasons for them: benchmark/PROTOCOL.md.
 """
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,32 +25,30 @@ import numpy as np
 from benchmark.core import records
 from benchmark.core.config import ConfigError
 from benchmark.core.records import Record, read_record
+from benchmark.run import loopstate
 from benchmark.run import progress as progress_display
 from benchmark.run.batches import StreamSampler, TrainingSetSampler
 from benchmark.run.callbacks import Callback, CallbackList
-from benchmark.run.clocks import CLOCK_CURVES, read_clocks, rule_unreadable, to_epochs
+from benchmark.run.clocks import CLOCK_CURVES, read_clocks
 from benchmark.run.datasets import check_n_train, derived_seed, draw_sets
 from benchmark.run.environment import describe_environment
+from benchmark.run.evalstep import STOP_REASONS, eval_row, mean_loss, read_clock_step
 from benchmark.run.evaluation import measure_eval
 from benchmark.run.metrics import SampleMetrics
 from benchmark.run.rundir import (
     CHECKPOINT_FILE,
     MetricsLog,
-    RunDirError,
     clear_run,
     is_finished,
-    load_checkpoint,
     load_metrics,
     open_run_dir,
     prepare,
     read_finished,
     run_dir,
     run_lock,
-    save_checkpoint,
-    way_out,
 )
 from benchmark.run.schedule import eval_steps
-from benchmark.run.spec import PROTOCOL_VERSION, ProtocolConfig, RunSpec
+from benchmark.run.spec import PROTOCOL_VERSION, RunSpec
 
 if TYPE_CHECKING:  # annotations only: benchmark.core.adapter imports torch, which this module loads lazily
     from benchmark.core.adapter import Adapter
@@ -200,6 +199,19 @@ def run(
         return _train(spec, directory, task, device=device, quiet=quiet, keep_checkpoints=keep_checkpoints, progress_position=progress_position, callbacks=callbacks)
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What one session of a run trains with, built from the spec: task, sample metrics, adapter, batches, eval schedule."""
+
+    task: Any
+    metrics: SampleMetrics
+    adapter: Any
+    sampler: TrainingSetSampler | StreamSampler
+    schedule: list[int]
+    batch_size: int
+    n_train: int | None  # None: a stream run
+
+
 def _train(
     spec: RunSpec,
     directory: Path,
@@ -211,138 +223,107 @@ def _train(
     progress_position: int,
     callbacks: Sequence[Callback],
 ) -> Record:
-    """The run itself, with its lock held: draw the data, resume or start, train and evaluate, write the record."""
-    import torch
-
-    hooks = CallbackList(callbacks)
-    protocol = spec.protocol
-
-    # 1. Data: N distinct training samples and a control set, or a stream.
-    if spec.stream:
-        train = control = None
-        sampler: TrainingSetSampler | StreamSampler | None = None
-    else:
-        train, control, _ = draw_sets(task, spec.train_size(), spec.seed)
-    metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
-    adapter = build_adapter(spec, task, device)
-    batch_size = adapter.batch_size
-    if train is None:
-        sampler = StreamSampler(task, batch_size, derived_seed(spec.seed, "stream"))
-    else:
-        sampler = TrainingSetSampler(train, batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
-    n_train = None if spec.stream else spec.train_size()
-    schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
+    """The run itself, with its lock held: set up, resume or start, train and evaluate on the schedule, write the record."""
+    hooks, protocol = CallbackList(callbacks), spec.protocol
+    setup = _set_up(spec, task, device)
     prepare(directory, spec)
-
-    # 2. Resume from the latest checkpoint, if any: model, optimiser, RNGs, batch order, curve so far.
-    step, rows, loss_sum, loss_count, elapsed, eval_time, done, stop_reason = 0, [], 0.0, 0, 0.0, 0.0, False, None
-    state = load_checkpoint(directory, spec)
-    if state is not None:
-        _check_resumable(state, schedule, directory, spec)
-        adapter.load_state_dict(state["adapter"])
-        sampler.load_state_dict(state["sampler"])
-        _set_rng_state(state["torch_rng"], adapter.device)
-        step, rows, done, stop_reason = state["step"], state["rows"], state["done"], state["stop_reason"]
-        loss_sum, loss_count = state["loss_sum"], state["loss_count"]
-        elapsed, eval_time = state["wall_time_s"], state["eval_time_s"]
-
-    session_start = time.perf_counter()
-    logger.debug("run %s: %s at step %d in %s", spec.run_id, "resuming" if step else "starting", step, directory)
-    hooks.call("on_run_start", spec, directory, step)
-
-    def clock() -> float:
-        """Wall time of the run so far, across resumes."""
-        return elapsed + time.perf_counter() - session_start
-
-    def checkpoint(keep_step: int | None = None) -> None:
-        save_checkpoint(
-            directory,
-            {
-                "protocol_version": PROTOCOL_VERSION,
-                "run_id": spec.run_id,
-                "step": step,
-                "done": done,
-                "stop_reason": stop_reason,
-                "adapter": adapter.state_dict(),
-                "sampler": sampler.state_dict(),
-                "torch_rng": _get_rng_state(adapter.device),
-                "rows": rows,
-                "loss_sum": loss_sum,
-                "loss_count": loss_count,
-                "wall_time_s": clock(),
-                "eval_time_s": eval_time,
-            },
-            spec=spec,
-            keep_step=keep_step,
-        )
-
-    # 3. Train, evaluating at every scheduled step; stop at max_steps, or early (`stop_reason`).
-    progress = progress_display.progress(progress_display.run_name(spec), protocol.max_steps, step, quiet=quiet, position=progress_position)
-    last_checkpoint = clock()
-    with MetricsLog(directory, rows) as log, progress:
-        while not done:
-            if step == schedule[len(rows)]:
+    state = loopstate.resume(directory, spec, setup.schedule, setup.adapter, setup.sampler)
+    logger.debug("run %s: %s at step %d in %s", spec.run_id, "resuming" if state.step else "starting", state.step, directory)
+    hooks.call("on_run_start", spec, directory, state.step)
+    progress = progress_display.progress(progress_display.run_name(spec), protocol.max_steps, state.step, quiet=quiet, position=progress_position)
+    with MetricsLog(directory, state.rows) as log, progress:
+        while not state.done:
+            if state.step == setup.schedule[len(state.rows)]:  # a scheduled eval: measure, read the clocks, save
                 eval_start = time.perf_counter()
-                row = {
-                    "step": step,
-                    "epoch": to_epochs(step, batch_size, n_train),
-                    **measure_eval(adapter, task, metrics, protocol),
-                    "loss": _finite_or_none(loss_sum / loss_count) if loss_count else None,
-                    "eval_time_s": time.perf_counter() - eval_start,
-                    "wall_time_s": clock(),
-                }
-                rows.append(row)
+                row = _eval_step(setup, state, protocol)
                 log.append(row)
-                loss_sum, loss_count = 0.0, 0
-                clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
-                stop_reason = _stop_reason(step, rows, clocks, protocol)
-                done = stop_reason is not None
+                clocks = _clock_step(setup, state, protocol)
                 progress.set_postfix(**progress_display.eval_fields(row))
                 hooks.call("on_eval", spec, row, clocks)
-                checkpoint(keep_step=step if keep_checkpoints else None)
-                eval_time += time.perf_counter() - eval_start
-                last_checkpoint = clock()
+                loopstate.save(directory, spec, state, setup.adapter, setup.sampler, keep_step=state.step if keep_checkpoints else None)
+                state.eval_time += time.perf_counter() - eval_start
                 progress.eval_done()
                 continue
-            loss = adapter.train_step(torch.from_numpy(sampler.next().astype(np.int64)).to(adapter.device))
-            loss_sum += float(loss)
-            loss_count += 1
-            step += 1
+            _train_step(setup, state)
             progress.update(1)
-            if clock() - last_checkpoint >= CHECKPOINT_EVERY_S:
-                checkpoint()
-                last_checkpoint = clock()
+            if state.wall_time() - state.last_saved >= CHECKPOINT_EVERY_S:  # late log-spaced evals are far apart
+                loopstate.save(directory, spec, state, setup.adapter, setup.sampler)
+    record = _write_record(spec, directory, setup, state, keep_checkpoints=keep_checkpoints)
+    hooks.call("on_run_end", spec, record)
+    return record
 
-    # 4. The record: clocks read from the full curve, written once, atomically.
-    clocks = read_clocks(rows, protocol, batch_size=batch_size, n_train=n_train)
+
+def _set_up(spec: RunSpec, task: Any, device: str) -> _Setup:
+    """Draw the data (N distinct training samples and a control set, or a stream), build the metrics, adapter and batches."""
+    protocol = spec.protocol
+    n_train = None if spec.stream else spec.train_size()
+    train, control = (None, None) if n_train is None else draw_sets(task, n_train, spec.seed)[:2]
+    metrics = SampleMetrics.for_sets(task, train, control, near_distance=protocol.near_distance, min_noncopy=protocol.noncopy_floor)
+    adapter = build_adapter(spec, task, device)
+    sampler: TrainingSetSampler | StreamSampler
+    if train is None:
+        sampler = StreamSampler(task, adapter.batch_size, derived_seed(spec.seed, "stream"))
+    else:
+        sampler = TrainingSetSampler(train, adapter.batch_size, protocol.batching, derived_seed(spec.seed, "batches"))
+    schedule = eval_steps(protocol.max_steps, protocol.eval_points, protocol.eval_schedule).tolist()
+    return _Setup(task, metrics, adapter, sampler, schedule, adapter.batch_size, n_train)
+
+
+def _train_step(setup: _Setup, state: loopstate.LoopState) -> None:
+    """One optimiser step on the next batch."""
+    import torch
+
+    batch = torch.from_numpy(setup.sampler.next().astype(np.int64)).to(setup.adapter.device)
+    state.add_loss(float(setup.adapter.train_step(batch)))
+
+
+def _eval_step(setup: _Setup, state: loopstate.LoopState, protocol: Any) -> dict[str, Any]:
+    """Sample and measure the model at this scheduled step: the row, appended to the curve (the loss mean restarts)."""
+    start = time.perf_counter()
+    measured = measure_eval(setup.adapter, setup.task, setup.metrics, protocol)
+    loss = mean_loss(*state.take_loss())
+    row = eval_row(state.step, measured, batch_size=setup.batch_size, n_train=setup.n_train, loss=loss, eval_time_s=time.perf_counter() - start, wall_time_s=state.wall_time())
+    state.rows.append(row)
+    return row
+
+
+def _clock_step(setup: _Setup, state: loopstate.LoopState, protocol: Any) -> dict[str, Any]:
+    """Read the clocks from the curve so far and apply the stop rule (the part the ClockMonitor shares)."""
+    reading = read_clock_step(state.step, state.rows, protocol, batch_size=setup.batch_size, n_train=setup.n_train)
+    state.stop_reason, state.done = reading.stop_reason, reading.stop_reason is not None
+    return reading.clocks
+
+
+def _write_record(spec: RunSpec, directory: Any, setup: _Setup, state: loopstate.LoopState, *, keep_checkpoints: bool) -> Record:
+    """The record: clocks read from the full curve, written once, atomically; the checkpoint is dropped unless kept."""
+    protocol = spec.protocol
+    clocks = read_clocks(state.rows, protocol, batch_size=setup.batch_size, n_train=setup.n_train)
     record = Record(
         schema_version=records.RECORD_SCHEMA_VERSION,
         protocol_version=PROTOCOL_VERSION,
         run_id=spec.run_id,
         spec=spec.to_dict(),
-        task=task.describe(),
-        adapter=adapter.describe(),
-        num_parameters=int(adapter.num_parameters()),
+        task=setup.task.describe(),
+        adapter=setup.adapter.describe(),
+        num_parameters=int(setup.adapter.num_parameters()),
         n_train=spec.n_train,
-        batch_size=batch_size,
+        batch_size=setup.batch_size,
         max_steps=protocol.max_steps,
-        steps_trained=step,
-        stopped_early=step < protocol.max_steps,
+        steps_trained=state.step,
+        stopped_early=state.step < protocol.max_steps,
         clocks={name: clocks[name] for name in CLOCK_CURVES},
         window=clocks["window"],
-        final_metrics=rows[-1],
-        environment=describe_environment(adapter.device),
-        wall_time_s=clock(),
-        eval_time_s=eval_time,
+        final_metrics=state.rows[-1],
+        environment=describe_environment(setup.adapter.device),
+        wall_time_s=state.wall_time(),
+        eval_time_s=state.eval_time,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        stop_reason=stop_reason,
+        stop_reason=state.stop_reason,
     )
     records.write_record(directory, record)
     if not keep_checkpoints:
         (directory / CHECKPOINT_FILE).unlink(missing_ok=True)  # the record is the truth; the state is no longer needed
-    record = read_record(directory)  # exactly what a later skip returns (JSON types: lists, not tuples)
-    hooks.call("on_run_end", spec, record)
-    return record
+    return read_record(directory)  # exactly what a later skip returns (JSON types: lists, not tuples)
 
 
 @contextlib.contextmanager
@@ -356,58 +337,6 @@ def _torch_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _check_resumable(state: dict[str, Any], schedule: list[int], directory: Any, spec: RunSpec) -> None:
-    """A checkpoint of this spec must sit on its eval schedule; else resuming would index past it or mix curves."""
-    steps = [row.get("step") for row in state["rows"]]
-    consistent = 0 < len(steps) <= len(schedule) and steps == schedule[: len(steps)] and steps[-1] <= state["step"] <= spec.protocol.max_steps and (state["done"] or len(steps) < len(schedule))
-    if not consistent:
-        raise RunDirError(f"{directory / CHECKPOINT_FILE}: its eval rows do not match this spec's schedule; refusing to resume from it; {way_out(directory, spec.run_id)}")
-
-
-STOP_REASONS = {
-    "max_steps": "max_steps reached",
-    "both": "τ_rule and τ_mem fired and held",
-    "unreadable": "τ_mem fired and held, and copying left too few non-copies to read the rule for `hold` evals",
-    "stream": "τ_rule fired and held (stream: there is no τ_mem to wait for)",
-}
-
-
-def _stop_reason(step: int, rows: list[dict[str, Any]], clocks: dict[str, Any], protocol: ProtocolConfig) -> str | None:
-    """Why training ends after this eval (a key of STOP_REASONS), or None to go on."""
-    if protocol.early_stop:
-        rule, mem = clocks["tau_rule"], clocks["tau_mem"]
-        if not mem.applicable and rule.fired:
-            return "stream"
-        if mem.fired and rule.fired:
-            return "both"
-        if mem.fired and rule_unreadable(rows, protocol.hold):
-            return "unreadable"
-    return "max_steps" if step >= protocol.max_steps else None
-
-
-def _get_rng_state(device: Any) -> dict[str, Any]:
-    """torch's global RNG state (CPU, and the device's on CUDA): adapters that draw from it resume exactly."""
-    import torch
-
-    state = {"cpu": torch.get_rng_state()}
-    if getattr(device, "type", None) == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict[str, Any], device: Any) -> None:
-    import torch
-
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state and getattr(device, "type", None) == "cuda":
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no NaN or infinity: a diverged loss is recorded as null."""
-    return value if math.isfinite(value) else None
 
 
 def _check_version(kind: str, name: str, wanted: Any, installed: Any) -> None:

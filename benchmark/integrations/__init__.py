@@ -1,0 +1,1 @@
+"""Integrations: the ClockMonitor inside other people's training loops (Hugging Face Trainer, …)."""
