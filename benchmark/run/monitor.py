@@ -39,6 +39,11 @@ from benchmark.run.spec import PROTOCOL_VERSION, ComponentSpec, ProtocolConfig, 
 
 logger = logging.getLogger(__name__)
 
+# A live monitor's default schedule: the default job's (20 log-spaced evals of up to 512 samples), not the
+# protocol's 30 × 1024, so that sampling stays within ~10 % of a small model's training time
+# (tests/perf/monitor_overhead.py). Knobs the caller passes override these.
+MONITOR_DEFAULTS: Mapping[str, Any] = {"eval_points": 20, "eval_samples": 512}
+
 ORIGIN = "monitor"  # record.json's `origin`: the model was trained by the caller, not by `benchmark run`
 _TASK_CONTRACT = ("shape", "num_symbols", "is_valid", "constraint_satisfaction", "key", "chance_valid", "describe")
 
@@ -102,7 +107,7 @@ class ClockMonitor:
         strict: bool = False,
         restart: bool = False,
     ) -> None:
-        self.protocol = protocol if isinstance(protocol, ProtocolConfig) else build_config(ProtocolConfig, dict(protocol or {}))
+        self.protocol = protocol if isinstance(protocol, ProtocolConfig) else build_config(ProtocolConfig, {**MONITOR_DEFAULTS, **dict(protocol or {})})
         self.protocol.validate()  # θ out of range, a bad schedule: one ConfigError naming the field
         self.task = _build_task(task, task_config or {})
         self.train = _check_samples(self.task, train_samples, "train_samples")
@@ -345,4 +350,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["ORIGIN", "ClockMonitor", "MonitorState", "clock_logs"]
+__all__ = ["MONITOR_DEFAULTS", "ORIGIN", "ClockMonitor", "MonitorState", "clock_logs"]

@@ -1,7 +1,7 @@
-"""The ClockMonitor's share of the HF example's training time at the protocol's default schedule (goal: ≤ 10 %).
+"""The ClockMonitor's share of the HF example's training time at the monitor's default schedule (goal: ≤ 10 %).
 
 Trains examples/hf_trainer_parity.py for its whole budget (no early stop) with the callback at the default
-eval schedule (30 log-spaced evals, up to 1024 samples each; --eval-points/--eval-samples for another) and prints the monitor's eval time over the
+eval schedule (20 log-spaced evals, up to 512 samples each: MONITOR_DEFAULTS; --eval-points 30 --eval-samples 1024 for the protocol's) and prints the monitor's eval time over the
 Trainer's train_runtime, both measured in the same process (so a busy machine slows both alike).
 
     PYTHONPATH=$PWD python tests/perf/monitor_overhead.py [--max-steps 1500]
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.run.spec import ProtocolConfig
+from benchmark.run.monitor import MONITOR_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-steps", type=int, default=1500)
-    parser.add_argument("--eval-points", type=int, default=ProtocolConfig().eval_points, help="default: the protocol's")
-    parser.add_argument("--eval-samples", type=int, default=ProtocolConfig().eval_samples, help="default: the protocol's")
+    parser.add_argument("--eval-points", type=int, default=MONITOR_DEFAULTS["eval_points"], help="default: the monitor's")
+    parser.add_argument("--eval-samples", type=int, default=MONITOR_DEFAULTS["eval_samples"], help="default: the monitor's")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("hf_trainer_parity", ROOT / "examples" / "hf_trainer_parity.py")
     assert spec is not None and spec.loader is not None
