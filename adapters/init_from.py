@@ -90,4 +90,4 @@ def _tied(own: dict[str, torch.Tensor], key: str, weights: dict[str, torch.Tenso
     return any(other in weights and tensor.data_ptr() == pointer for other, tensor in own.items() if other != key)
 
 
-__all__ = ["load_initial_weights", "read_weights", "weight_files"]
+__all__ = ["LABEL_TABLE", "PICKLED_NAMES", "WEIGHT_NAMES", "load_initial_weights", "read_weights", "weight_files"]

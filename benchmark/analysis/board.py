@@ -242,6 +242,7 @@ def config_labels(components: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[t
 
 __all__ = [
     "LEADERBOARD_SCHEMA_VERSION",
+    "MEDIAN_INTERVAL",
     "PROTOCOL_FIELDS",
     "Board",
     "Cell",

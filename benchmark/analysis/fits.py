@@ -113,4 +113,4 @@ def _fit(members: Sequence[Record], law: str) -> ScalingFit:
     )
 
 
-__all__ = ["TAU_MEM_LAW", "TAU_RULE_LAW", "ScalingFit", "scaling_fits"]
+__all__ = ["TAU_MEM_LAW", "TAU_RULE_LAW", "FitPoint", "ScalingFit", "scaling_fits"]

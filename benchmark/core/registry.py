@@ -170,4 +170,4 @@ def _describe(entry: object) -> str:
     return entry if isinstance(entry, str) else _qualified_name(entry)
 
 
-__all__ = ["T", "RegistryError", "Registry"]
+__all__ = ["T", "Registry", "RegistryError", "refuse_import_from_file"]

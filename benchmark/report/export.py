@@ -195,4 +195,4 @@ def _display(clock: dict[str, Any]) -> str:
     return f"> {value}" if clock.get("censored") else value
 
 
-__all__ = ["EXPORT_FILE", "CARD_FILE", "CARD_METRICS", "ExportError", "checkpoint_path", "export_run", "load_exported", "model_card"]
+__all__ = ["CARD_FILE", "CARD_METRICS", "EXPORT_FILE", "SAFETENSORS_LIBRARIES", "ExportError", "checkpoint_path", "export_run", "load_exported", "model_card"]

@@ -58,4 +58,4 @@ def tracked_by_git(path: Path) -> bool:
     return done.returncode == 0
 
 
-__all__ = ["overwrite_refusal", "tracked_by_git", "written_by_leaderboard"]
+__all__ = ["GIT_TIMEOUT_S", "JSON_KEYS", "MARKDOWN_TITLE", "MAX_JSON_BYTES", "overwrite_refusal", "tracked_by_git", "written_by_leaderboard"]

@@ -161,4 +161,4 @@ def describe_environment(device: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["PACKAGE_ROOT", "package_version", "git_commit", "cpu_model", "describe_environment"]
+__all__ = ["ARM_IMPLEMENTERS", "PACKAGE_ROOT", "CpuIdentity", "cpu_capability", "cpu_identity", "cpu_model", "describe_environment", "git_commit", "package_version", "parse_cpuinfo"]
