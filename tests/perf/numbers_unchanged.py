@@ -152,7 +152,7 @@ def main() -> int:
         if args.ref_digest:
             saved = json.loads(Path(args.ref_digest).read_text())
             digests["ref"] = {RENAMED.get(section, section): value for section, value in saved.items()}
-            digests["ref"]["pages"] = {page.removeprefix("leaderboard/"): value for page, value in digests["ref"]["pages"].items()}
+            digests["ref"]["pages"] = {page.replace("leaderboard/", "study 2.0 "): value for page, value in digests["ref"]["pages"].items()}
         for label, ref in (("ref", args.ref), ("tree", None)):
             if label in digests:
                 continue
