@@ -1,6 +1,6 @@
 """Prove that a change of structure left every number unchanged: this tree against a git ref, number by number.
 
-    python tests/perf/numbers_unchanged.py --ref v0.1.0-layout     # or any commit; prints a table, exit 1 on a difference
+    python tests/perf/numbers_unchanged.py --ref a6d3fa8     # the last commit of the flat layout, or any other; prints a table, exit 1 on a difference
 
 For the ref and for the working tree (each copied to a temporary folder, so nothing here is touched) it
     1. runs the default job (`python -m benchmark run`) and the smoke sweep (leaderboard/v2/configs/smoke.yaml, --smoke),
