@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("benchmark", "tasks", "adapters")
-SUB_PACKAGES = ("core", "run", "analysis", "sweep", "report")
+SUB_PACKAGES = ("core", "run", "analysis", "sweep", "report", "integrations")
 
 
 def _modules(*folders: str) -> list[Path]:
