@@ -151,7 +151,10 @@ class ClockMonitorCallback(TrainerCallback):
             return
         assert self.best_dir is not None
         self.best_novel_valid = reading.novel_valid
-        model.save_pretrained(self.best_dir)
+        from adapters.torch_adapter import library_output_silenced
+
+        with library_output_silenced():  # no 'Writing model shards' bar in the middle of the user's training log
+            model.save_pretrained(self.best_dir)
         (self.best_dir / "innovation.json").write_text(json.dumps({"step": reading.step, "novel_valid": reading.novel_valid, "q_rule": reading.q_rule}, indent=2) + "\n")
 
 
