@@ -200,13 +200,14 @@ def test_the_page_renders_the_same_twice_and_lists_time_and_cpu(plan: dict, tmp_
 
 
 def test_deviations_name_the_claims_they_touch(plan: dict) -> None:
+    import dataclasses
+
     record = make_record(100, None, seed=9, n_train="stream", G=2, adapter="gpt", adapter_knobs={"depth": 4, "width": 64}, max_steps=3600)
+    record = dataclasses.replace(record, environment={**record.environment, "two_clocks": plan["code_version"]})  # run with the planned code
     found = page.deviations(plan, [record], [], {record.run_id: "an extra seed, run by mistake"})
     extra = [d for d in found if record.run_id in d.what]
     assert extra and extra[0].claims == ("C1",) and extra[0].reason == "an extra seed, run by mistake"
     assert not any("code version" in d.what for d in found)
-    import dataclasses
-
     older = dataclasses.replace(record, environment={**record.environment, "two_clocks": "0.0.9"})
     assert any("code version 0.0.9" in d.what for d in page.deviations(plan, [older], [], {}))
     assert sum(d.what.startswith("missing:") for d in found) == plan["estimate"]["runs"]
