@@ -1,6 +1,6 @@
 """The README's default-job clocks are what the code produces (docs that stay true).
 
-This reruns the packaged default job (two runs side by side, one torch thread each: about 1.5 min on 2
+This reruns the packaged default job (two runs side by side, one torch thread each: under a minute on 2
 idle cores) and compares its clocks with the README's generated block. It is in the default suite on
 purpose: a protocol or model change that moves the clocks must fail CI until
 `python tools/readme_numbers.py --write` has regenerated the README. On another CPU model, torch build or
