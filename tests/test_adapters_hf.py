@@ -98,7 +98,7 @@ def test_a_model_type_that_does_not_run_here_is_refused_before_training_naming_w
     spec = resolve_spec("parity", {}, "hf_causal_lm", {"model_type": "codegen", "depth": 1, "width": 64}, 8, 0)  # rotary_dim 64 > head size 16
     state = torch.get_rng_state()
     with pytest.raises(ConfigError, match=r"hf_causal_lm cannot run model_type='codegen' here .*RuntimeError.*use a model type tested here: gemma, gpt2, llama, mamba") as error:
-        check_spec(spec)  # what --dry-run calls
+        check_spec(spec)  # the checks --dry-run makes (through the sweep's plan)
     assert "\n" not in str(error.value) and torch.equal(torch.get_rng_state(), state)
     fixed = resolve_spec("parity", {}, "hf_causal_lm", {"model_type": "codegen", "depth": 1, "width": 64, "rotary_dim": 8}, 8, 0)
     check_spec(fixed)  # the error's advice works: pass the key the model needs

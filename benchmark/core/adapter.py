@@ -74,7 +74,7 @@ class Adapter(ABC):
     def check_data(cls, config: AdapterConfig, data: DataSpec) -> None:
         """Refuse data this adapter cannot model (ValueError saying what would work); needs no model.
 
-        Called by `__init__` and, before anything trains, by `benchmark.run.protocol.check_spec` (`--dry-run`).
+        Called by `__init__` and, before anything trains, by the sweep's plan (`benchmark.sweep.plan`, also on `--dry-run`).
         """
 
     @property

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from benchmark.core.display import adapter_label, model_type
+from benchmark.core.display import adapter_label, count_text, model_type
 
 if TYPE_CHECKING:  # pragma: no cover
     from benchmark.core.records import Record
@@ -32,8 +32,6 @@ def run_summary(record: Record) -> str:
     clocks = record.clocks
     shown = ", ".join(f"{label} {clocks[name].display()}" for name, label in (("tau_rule", "τ_rule"), ("tau_mem", "τ_mem")) if name in clocks)
     stopped = " (early stop)" if record.stopped_early else ""
-    from benchmark.core.display import count_text
-
     return (
         f"{adapter_label(record.adapter_name, record.adapter_config)} on {record.task_name} N={record.n_train} seed {record.seed}: {shown}, window {record.window.status}; "
         f"{count_text(record.steps_trained, 'step')}{stopped} in {format_duration(record.wall_time_s)}"
