@@ -197,6 +197,19 @@ def test_the_page_renders_the_same_twice_and_lists_time_and_cpu(plan: dict, tmp_
     first = study.render(plan, tmp_path)
     assert first == study.render(plan, tmp_path)
     assert "Worker time" in first and "CPU:" in first
+    assert "| block01 | 0 of 12 | 80 | – | 160 | – |" in first  # a run the plan does not list counts in no block
+
+
+def test_each_block_shows_its_measured_time(plan: dict) -> None:
+    import dataclasses
+
+    block = plan["blocks"][1]
+    base = make_record(100, None, seed=0, n_train="stream", G=2, adapter="gpt", adapter_knobs={"depth": 4, "width": 64})
+    ends = ["2026-12-05T10:30:00Z", "2026-12-05T11:10:00Z"]  # 30 and 40 minutes long: the block ran 10:00–11:10
+    runs = [dataclasses.replace(base, run_id=run["run_id"], created=end, wall_time_s=w) for run, end, w in zip(block["runs"], ends, [1800.0, 2400.0])]
+    table = page.time_table(plan, runs)
+    assert f"| {block['name']} | 2 of {len(block['runs'])} | {block['wall_minutes']:.0f} | 70 | {block['worker_minutes']:.0f} | 70 |" in table
+    assert table[-1].startswith("Worker time 70 minutes in all; CPU: ")
 
 
 def test_deviations_name_the_claims_they_touch(plan: dict) -> None:

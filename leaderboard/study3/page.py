@@ -189,7 +189,7 @@ def results_page(
     lines += ["", *undecided_lines(records, rows, primary)]
     lines += ["", "Deviations from the plan:", ""]
     lines += [f"- {d.what}; touches {', '.join(d.claims) or 'no claim'}; reason: {d.reason}" for d in found] or ["- none"]
-    lines += ["", time_line(records)]
+    lines += ["", *time_table(plan, records)]
     lines += _cuts(plan)
     return "\n".join(lines)
 
@@ -233,8 +233,21 @@ def undecided_lines(records: Sequence[Record], rows: Mapping[str, Sequence[Mappi
     return [f"Undecided clocks at {setting.text} (θ inside the eval's 99 % Wilson interval):", "", *(marks or ["- none"])]
 
 
-def time_line(records: Sequence[Record]) -> str:
-    ends = [datetime.fromisoformat(r.created.replace("Z", "+00:00")).timestamp() for r in records]
-    span = (max(ends) - min(e - r.wall_time_s for e, r in zip(ends, records))) / 60 if records else 0.0
+def time_table(plan: Mapping[str, Any], records: Sequence[Record]) -> list[str]:
+    """Each block's estimate beside its measured time: wall from its first run's start to its last record, worker the runs' sum."""
+    by_id = {r.run_id: r for r in records}
+    lines = ["| block | runs recorded | wall (min, est.) | wall (min, measured) | worker-min (est.) | worker-min (measured) |", "|---|---|---|---|---|---|"]
+    for block in plan["blocks"]:
+        done = [by_id[run["run_id"]] for run in block["runs"] if run["run_id"] in by_id]
+        wall = f"{_span_minutes(done):,.0f}" if done else "–"
+        worker = f"{sum(r.wall_time_s for r in done) / 60:,.0f}" if done else "–"
+        lines.append(f"| {block['name']} | {len(done)} of {len(block['runs'])} | {block['wall_minutes']:.0f} | {wall} | {block['worker_minutes']:.0f} | {worker} |")
     cpus = sorted({str(r.environment.get("cpu")) for r in records})
-    return f"Worker time {sum(r.wall_time_s for r in records) / 60:,.0f} minutes, wall time {span:,.0f} minutes from the first run's start to the last record; CPU: {'; '.join(cpus)}."
+    threads = sorted({str(r.environment.get("threads")) for r in records})
+    lines += ["", f"Worker time {sum(r.wall_time_s for r in records) / 60:,.0f} minutes in all; CPU: {'; '.join(cpus)}; torch threads per run: {', '.join(threads)}."]
+    return lines
+
+
+def _span_minutes(records: Sequence[Record]) -> float:
+    ends = [datetime.fromisoformat(r.created.replace("Z", "+00:00")).timestamp() for r in records]
+    return (max(ends) - min(e - r.wall_time_s for e, r in zip(ends, records))) / 60
