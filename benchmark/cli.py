@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 EXIT_USER_ERROR = 2
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cmd | head` gives for a C tool
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +206,7 @@ def _int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted)."""
+    """Entry point: returns the exit code (0 ok, 1 a run failed, 2 user error, 130 interrupted, 141 reader closed the pipe)."""
     from benchmark.core.config import ConfigError
     from benchmark.core.records import RecordError
     from benchmark.core.registry import RegistryError
@@ -239,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume unfinished runs", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted; no traceback, the exit status a shell gives for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's final flush cannot raise again
+        return EXIT_BROKEN_PIPE
     finally:
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)

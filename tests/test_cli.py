@@ -154,3 +154,13 @@ def test_list_shows_every_knob_with_type_and_default(capsys: pytest.CaptureFixtu
     both = capsys.readouterr().out
     assert all(f"\n{name} — " in both for name in adapters.names())
     assert ["batch_size", "integer", "64", "training", "batch", "size"] in [line.split() for line in both.splitlines()]
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_traceback() -> None:
+    """`python -m benchmark list | head -1`: the reader closes early; the command stops quietly with 141, as a C tool would."""
+    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # closed before the first write: the write raises BrokenPipeError every time
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == cli.EXIT_BROKEN_PIPE == 141
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
