@@ -2,7 +2,7 @@
 
     python leaderboard/study.py plan         # write configs/study3/block*.yaml and PLAN.json (commit them alone, before any run)
     python leaderboard/study.py              # print the page's generated block: deviations, claims, sensitivity, predictions
-    python leaderboard/study.py --write      # ... and rewrite it in leaderboard/README.md
+    python leaderboard/study.py --write      # ... rewrite it in leaderboard/README.md; write leaderboard.md/.json and figures/
 
 Study 2.0 (protocol 2.0, 69 runs) is in v2/ with its own study.py; the protocol-1.0 study in v1/.
 """
@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from study3 import design, page  # noqa: E402
+from study3 import design, figures, page  # noqa: E402
 from study3 import plan as plan_module  # noqa: E402
 
 from benchmark.core.records import RecordError, load_records  # noqa: E402
@@ -66,6 +66,19 @@ def render(plan: dict, runs: Path) -> str:
     return page.results_page(plan, records, rows, found, commit, amended)
 
 
+def write_companions(plan: dict, runs: Path, out: Path = HERE) -> int:
+    """With records: leaderboard.md/.json of the study's runs, its two figures and each run's curves, under `out`; returns the figures written."""
+    records = load_records([runs]) if runs.is_dir() and any(runs.glob("*/record.json")) else []
+    if not records:
+        return 0
+    from benchmark.report import leaderboard, plots
+
+    leaderboard.write(leaderboard.build(records), out / "leaderboard.md", out / "leaderboard.json")
+    rows = {r.run_id: load_metrics(runs / r.run_id) for r in records}
+    cells = page.read_cells(records, {k: v for k, v in rows.items() if v}, plan_module.PRIMARY)
+    return len(figures.write_all(plan, cells, out)) + len(plots.plot_all([runs], out / "figures"))
+
+
 def replace_block(text: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- generated: {BLOCK} .*?-->\n).*?(<!-- /generated -->)", re.S)
     if not pattern.search(text):
@@ -97,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(body)
     if args.write:
         README.write_text(replace_block(README.read_text(), body))
-        print(f"wrote {README}", file=sys.stderr)
+        written = write_companions(plan, Path(args.runs))
+        print(f"wrote {README}" + (f", leaderboard.md, leaderboard.json and {written} figures" if written else ""), file=sys.stderr)
     return 0
 
 

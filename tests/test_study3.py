@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.analysis import paired
 from benchmark.core.records import write_json_atomic
 from benchmark.sweep import files as sweep
 
@@ -254,3 +255,30 @@ def test_an_open_window_whose_copying_never_started_is_a_bound_on_its_area() -> 
     run = rules.RunValues("r", 0, Obs(100), Obs(17000, True), 1.5, "open", 1.0)
     assert rules._value(run, "area") == Obs(1.5, True)
     assert rules._value(rules.RunValues("r", 0, Obs(100), Obs(900), 1.5, "open", 1.0), "area") == Obs(1.5, False)
+
+
+def test_median_of_censored_values_is_drawn_only_when_known() -> None:
+    from study3.figures import _median
+
+    fired = [paired.Obs(float(v), False) for v in (100, 300, 200)]
+    assert _median(fired) == 200.0
+    assert _median([*fired, paired.Obs(400.0, True)]) == 250.0  # the bound lies above the middle: the median is known
+    assert _median([*fired, paired.Obs(150.0, True)]) is None  # '> 150' may lie above 200: unknown
+    assert _median([]) is None
+
+
+def test_write_companions_draws_the_figures_and_the_board_the_same_twice(plan: dict, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    runs = tmp_path / "runs"
+    for seed in range(3):
+        _write_run(runs, "gpt 4×64", 3, 128, seed, _step(300 + 10 * seed), mem_step=800 + 100 * seed)
+        _write_run(runs, "gpt 4×64", 3, 256, seed, _step(300 + 10 * seed), mem_step=1800 + 100 * seed)
+        _write_run(runs, "gpt 4×64", 3, "stream", seed, _step(300 + 10 * seed))
+    first, second = tmp_path / "a", tmp_path / "b"
+    written = study.write_companions(plan, runs, first)
+    assert written == study.write_companions(plan, runs, second) > 2
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert Path("figures/tau_mem_vs_n.png") in files and Path("figures/tau_rule_stream.png") in files and Path("leaderboard.md") in files
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert (first / "figures/tau_mem_vs_n.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

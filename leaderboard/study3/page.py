@@ -14,8 +14,8 @@ from typing import Any
 
 from benchmark.analysis import paired
 from benchmark.core.records import Record
+from study3 import figures, rules
 from study3 import plan as plan_module
-from study3 import rules
 from study3.rules import Outcome, RunValues, Setting
 
 SHORT = {"reproduced": "R", "not reproduced": "NR", "inconclusive": "I", "not testable at this scale": "NT"}
@@ -180,6 +180,11 @@ def results_page(
     for outcome in headline:
         lines.append(f"- **{outcome.key}**")
         lines += [f"  - {line}" for line in outcome.lines] or ["  - no runs"]
+    lines += [
+        "",
+        f"Figures: [τ_mem against N]({figures.MEM_FIGURE}), [τ_rule^∞ per stream cell]({figures.RULE_FIGURE}); each run's curves in"
+        " `figures/runs/`; the runs as a leaderboard: [leaderboard.md](leaderboard.md) (`leaderboard.json`).",
+    ]
     settings = list(grid)
     lines += ["", "Sensitivity (R reproduced, NR not reproduced, I inconclusive, NT not testable at this scale):", ""]
     lines += ["| claim | " + " | ".join(f"θ {s.theta_rule:g} h {s.hold}" for s in settings) + " |", "|---|" + "---|" * len(settings)]
