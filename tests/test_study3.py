@@ -211,6 +211,8 @@ def test_each_block_shows_its_measured_time(plan: dict) -> None:
     table = page.time_table(plan, runs)
     assert f"| {block['name']} | 2 of {len(block['runs'])} | {block['wall_minutes']:.0f} | 70 | {block['worker_minutes']:.0f} | 70 |" in table
     assert table[-1].startswith("Worker time 70 minutes in all; CPU: ")
+    later = dataclasses.replace(runs[1], run_id=block["runs"][2]["run_id"], created="2026-12-06T09:20:00Z", wall_time_s=1200.0)  # the next day
+    assert f"| {block['name']} | 3 of {len(block['runs'])} | {block['wall_minutes']:.0f} | 90 |" in "\n".join(page.time_table(plan, [*runs, later]))  # 70 + 20: no overnight gap
 
 
 def test_deviations_name_the_claims_they_touch(plan: dict) -> None:

@@ -239,7 +239,7 @@ def undecided_lines(records: Sequence[Record], rows: Mapping[str, Sequence[Mappi
 
 
 def time_table(plan: Mapping[str, Any], records: Sequence[Record]) -> list[str]:
-    """Each block's estimate beside its measured time: wall from its first run's start to its last record, worker the runs' sum."""
+    """Each block's estimate beside its measured time: wall while any of its runs trained, worker the runs' sum."""
     by_id = {r.run_id: r for r in records}
     lines = ["| block | runs recorded | wall (min, est.) | wall (min, measured) | worker-min (est.) | worker-min (measured) |", "|---|---|---|---|---|---|"]
     for block in plan["blocks"]:
@@ -254,5 +254,10 @@ def time_table(plan: Mapping[str, Any], records: Sequence[Record]) -> list[str]:
 
 
 def _span_minutes(records: Sequence[Record]) -> float:
+    """Minutes in which at least one of the runs was training: the union of their intervals, so a block split across sessions counts no gap."""
     ends = [datetime.fromisoformat(r.created.replace("Z", "+00:00")).timestamp() for r in records]
-    return (max(ends) - min(e - r.wall_time_s for e, r in zip(ends, records))) / 60
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted((e - r.wall_time_s, e) for e, r in zip(ends, records)):
+        total += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    return total / 60
