@@ -142,3 +142,11 @@ def test_git_commit_is_read_from_this_checkout_only(tmp_path):
     commit = git_commit(PACKAGE_ROOT)
     if (PACKAGE_ROOT / ".git").exists():
         assert commit is not None and re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
+
+
+def test_a_record_names_the_commit_its_process_loaded_not_head_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study block commits earlier blocks' records while it runs: HEAD moves, the code that runs does not."""
+    from benchmark.run import environment
+
+    monkeypatch.setattr(environment, "git_commit", lambda root=environment.PACKAGE_ROOT: "f" * 40)  # HEAD moved after import
+    assert environment.describe_environment("cpu")["git_commit"] == environment.LOADED_COMMIT != "f" * 40

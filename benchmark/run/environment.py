@@ -42,6 +42,10 @@ def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
     return f"{commit}-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else commit
 
 
+LOADED_COMMIT = git_commit()
+"""The checkout's commit when this process loaded the code: records name the code that ran, not HEAD when they were written."""
+
+
 # The arm64 "CPU implementer" codes of /proc/cpuinfo (the Linux kernel's and lscpu's tables), for the vendor.
 ARM_IMPLEMENTERS = {
     0x41: "ARM", 0x42: "Broadcom", 0x43: "Cavium", 0x46: "Fujitsu", 0x48: "HiSilicon", 0x4E: "NVIDIA",
@@ -150,7 +154,7 @@ def describe_environment(device: Any) -> dict[str, Any]:
         "diffusers": package_version("diffusers"),
         "transformers": package_version("transformers"),
         "two_clocks": __version__,
-        "git_commit": git_commit(),
+        "git_commit": LOADED_COMMIT,
         "device": device_name,
         "platform": f"{platform.platform()} ({sys.implementation.name})",
         "threads": torch.get_num_threads(),
@@ -161,4 +165,4 @@ def describe_environment(device: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["ARM_IMPLEMENTERS", "PACKAGE_ROOT", "CpuIdentity", "cpu_capability", "cpu_identity", "cpu_model", "describe_environment", "git_commit", "package_version", "parse_cpuinfo"]
+__all__ = ["ARM_IMPLEMENTERS", "LOADED_COMMIT", "PACKAGE_ROOT", "CpuIdentity", "cpu_capability", "cpu_identity", "cpu_model", "describe_environment", "git_commit", "package_version", "parse_cpuinfo"]
