@@ -52,8 +52,11 @@ def make_plan(configs: Path = CONFIGS, path: Path = PLAN) -> dict:
     return plan
 
 
-def render(plan: dict, runs: Path) -> str:
-    """The generated block of README.md: the planned page with no records, else the results checked against the plan."""
+def render(plan: dict, runs: Path, reasons: dict[str, str] | None = None) -> str:
+    """The generated block of README.md: the planned page with no records, else the results checked against the plan.
+
+    `reasons` ({run_id: why}, default: deviations.json) explains deviations; a planned run it names no longer holds its claims pending.
+    """
     records = load_records([runs]) if runs.is_dir() and any(runs.glob("*/record.json")) else []
     commit, amended = page.plan_commit(ROOT), page.plan_amendments(ROOT)
     if not records:
@@ -61,9 +64,10 @@ def render(plan: dict, runs: Path) -> str:
     rows = {r.run_id: load_metrics(runs / r.run_id) for r in records}
     missing = sorted(run_id for run_id, found in rows.items() if not found)
     rows = {run_id: found for run_id, found in rows.items() if found}
-    reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
+    if reasons is None:
+        reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
     found = page.deviations(plan, records, missing, reasons)
-    return page.results_page(plan, records, rows, found, commit, amended)
+    return page.results_page(plan, records, rows, found, commit, amended, page.pending(plan, records, reasons))
 
 
 def write_companions(plan: dict, runs: Path, out: Path = HERE) -> int:

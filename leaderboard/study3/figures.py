@@ -1,6 +1,6 @@
 """Study 3.0's two figures, drawn from the clocks at the primary reading: τ_mem against N (C4a) and τ_rule^∞ per stream cell (C1, C2, C6).
 
-Each run is one mark (a filled dot when its clock fired, an open ▲ at its bound when censored), so the
+Each run is one mark (a filled dot when its clock fired, an open △ at its bound when censored), so the
 pairing and the spread the sign tests see are visible, not only medians.
 """
 
@@ -16,6 +16,7 @@ from study3 import rules
 
 MEM_FIGURE = "figures/tau_mem_vs_n.png"
 RULE_FIGURE = "figures/tau_rule_stream.png"
+MEM, RULE = r"$\tau_\mathrm{mem}$", r"$\tau_\mathrm{rule}^\infty$"  # matplotlib mathtext
 
 
 def write_all(plan: Mapping[str, Any], cells: rules.Cells, folder: Path) -> list[Path]:
@@ -36,7 +37,7 @@ def tau_mem_vs_n(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path:
         medians = [(_n(name), _median([r.tau_mem for r in cells.get(name, ()) if r.tau_mem is not None])) for name in ladder]
         medians = [(n, m) for n, m in medians if m is not None]
         if medians:
-            axes.plot([n for n, _ in medians], [m for _, m in medians], color=color, label=f"{model}: median τ_mem")
+            axes.plot([n for n, _ in medians], [m for _, m in medians], color=color, label=f"{model}: median {MEM}")
             n0, m0 = medians[0]
             n1 = max(n for n, _ in medians)
             for slope, style in ((low, ":"), (high, "--")):
@@ -44,8 +45,8 @@ def tau_mem_vs_n(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path:
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("N (training samples)")
-    axes.set_ylabel("τ_mem (steps)")
-    axes.set_title(f"C4a: τ_mem against N, each seed a mark (▲ censored at its bound)\ndotted / dashed: slopes {low:g} and {high:g} (the margin) from the smallest N", fontsize=8)
+    axes.set_ylabel(f"{MEM} (steps)")
+    axes.set_title(f"C4a: {MEM} against N, each seed a mark (△ censored at its bound)\ndotted / dashed: slopes {low:g} and {high:g} (the margin) from the smallest N", fontsize=8)
     axes.legend(fontsize=7)
     return _save(pyplot, figure, path)
 
@@ -62,8 +63,8 @@ def tau_rule_stream(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, pa
         axes.plot([x - 0.3, x + 0.3], [cell["max_steps"]] * 2, color="0.5", linewidth=0.8)
     axes.set_yscale("log")
     axes.set_xticks(range(len(planned)), [cell["name"].removesuffix(" N=stream") for cell in planned], rotation=70, ha="right", fontsize=6)
-    axes.set_ylabel("τ_rule^∞ (steps, stream)")
-    axes.set_title("τ_rule^∞ per stream cell, each seed a mark (▲ censored at its budget; grey bar: the budget)", fontsize=8)
+    axes.set_ylabel(f"{RULE} (steps, stream)")
+    axes.set_title(f"{RULE} per stream cell, each seed a mark (△ censored at its budget; grey bar: the budget)", fontsize=8)
     return _save(pyplot, figure, path)
 
 

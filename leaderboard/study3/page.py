@@ -18,7 +18,7 @@ from study3 import figures, rules
 from study3 import plan as plan_module
 from study3.rules import Outcome, RunValues, Setting
 
-SHORT = {"reproduced": "R", "not reproduced": "NR", "inconclusive": "I", "not testable at this scale": "NT"}
+SHORT = {"reproduced": "R", "not reproduced": "NR", "inconclusive": "I", "not testable at this scale": "NT", "pending": "P"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,30 @@ def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metri
     for run_id in missing_metrics:
         found.append(Deviation(f"no metrics.jsonl, left out of every claim: {run_id}", (), reason(run_id)))
     return found
+
+
+def claim_cells(claim: Mapping[str, Any]) -> set[str]:
+    """The cells a claim's test reads, from its entry in the plan (family comparisons, ladders, C3c's pairs, C5's lists)."""
+    names: list[str] = []
+    for comparison in [*claim.get("family", []), *claim.get("secondary", [])]:
+        names += [*comparison["a"].split(" | "), *comparison["b"].split(" | ")]
+    for ladder in claim.get("ladders", {}).values():
+        names += ladder
+    names += [*claim.get("cells", {}).keys(), *claim.get("cells", {}).values(), *claim.get("autoregressive", []), *claim.get("diffusion", [])]
+    names += [claim[key] for key in ("a", "b") if isinstance(claim.get(key), str)]
+    return set(names)
+
+
+def pending(plan: Mapping[str, Any], records: Sequence[Record], reasons: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    """Claims with a planned run in their cells neither recorded nor explained (deviations.json): {claim: (recorded, planned)}."""
+    seen = {r.run_id for r in records}
+    out = {}
+    for claim in plan["claims"]:
+        cells = claim_cells(claim)
+        runs = [run["run_id"] for block in plan["blocks"] for run in block["runs"] if run["cell"] in cells]
+        if any(run_id not in seen and run_id not in reasons for run_id in runs):
+            out[claim["key"]] = (sum(run_id in seen for run_id in runs), len(runs))
+    return out
 
 
 # --- claims under a setting --------------------------------------------------------------------------------
@@ -159,8 +183,15 @@ def _commit(commit: str | None, amended: Sequence[str] = ()) -> str:
 
 
 def results_page(
-    plan: Mapping[str, Any], records: Sequence[Record], rows: Mapping[str, Sequence[Mapping[str, Any]]], found: Sequence[Deviation], commit: str | None, amended: Sequence[str] = ()
+    plan: Mapping[str, Any],
+    records: Sequence[Record],
+    rows: Mapping[str, Sequence[Mapping[str, Any]]],
+    found: Sequence[Deviation],
+    commit: str | None,
+    amended: Sequence[str] = (),
+    waiting: Mapping[str, tuple[int, int]] | None = None,
 ) -> str:
+    waiting = pending(plan, records, {}) if waiting is None else waiting
     grid = sensitivity(plan, records, rows)
     primary = plan_module.PRIMARY
     headline = grid[primary]
@@ -168,17 +199,22 @@ def results_page(
     lines = [
         f"**Status: {len({r.run_id for r in records})} of {sum(len(b['runs']) for b in plan['blocks'])} planned runs recorded.** The plan (`PLAN.json`) was committed in {_commit(commit, amended)}.",
         "",
-        f"Verdicts at the primary reading ({primary.text}); *fragile*: the verdict differs somewhere in the sensitivity grid.",
+        f"Verdicts at the primary reading ({primary.text}); *fragile*: the verdict differs somewhere in the sensitivity grid;"
+        " *pending*: a planned run that bears on the claim is neither recorded nor explained in `deviations.json`, so no verdict yet.",
         "",
         "| claim | verdict | why |",
         "|---|---|---|",
     ]
     for claim, outcome in zip(plan["claims"], headline):
+        if outcome.key in waiting:
+            recorded, planned = waiting[outcome.key]
+            lines.append(f"| **{outcome.key}** {claim['statement']} | **pending** | {recorded} of its {planned} planned runs recorded |")
+            continue
         mark = ", *fragile*" if outcome.key in fragile else ""
         lines.append(f"| **{outcome.key}** {claim['statement']} | **{outcome.verdict}**{mark} | {outcome.reason} |")
-    lines += ["", "The numbers behind each verdict:", ""]
+    lines += ["", "The numbers behind each verdict (interim for a pending claim):", ""]
     for outcome in headline:
-        lines.append(f"- **{outcome.key}**")
+        lines.append(f"- **{outcome.key}**" + (" (pending)" if outcome.key in waiting else ""))
         lines += [f"  - {line}" for line in outcome.lines] or ["  - no runs"]
     lines += [
         "",
@@ -186,10 +222,10 @@ def results_page(
         " `figures/runs/`; the runs as a leaderboard: [leaderboard.md](leaderboard.md) (`leaderboard.json`).",
     ]
     settings = list(grid)
-    lines += ["", "Sensitivity (R reproduced, NR not reproduced, I inconclusive, NT not testable at this scale):", ""]
+    lines += ["", "Sensitivity (R reproduced, NR not reproduced, I inconclusive, NT not testable at this scale, P pending):", ""]
     lines += ["| claim | " + " | ".join(f"θ {s.theta_rule:g} h {s.hold}" for s in settings) + " |", "|---|" + "---|" * len(settings)]
     for index, outcome in enumerate(headline):
-        lines.append(f"| {outcome.key} | " + " | ".join(SHORT[grid[s][index].verdict] for s in settings) + " |")
+        lines.append(f"| {outcome.key} | " + " | ".join("P" if outcome.key in waiting else SHORT[grid[s][index].verdict] for s in settings) + " |")
     lines += ["", *prediction_table(plan, read_cells(records, rows, primary))]
     lines += ["", *undecided_lines(records, rows, primary)]
     lines += ["", "Deviations from the plan:", ""]
