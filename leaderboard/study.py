@@ -67,7 +67,7 @@ def render(plan: dict, runs: Path, reasons: dict[str, str] | None = None) -> str
     if reasons is None:
         reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
     found = page.deviations(plan, records, missing, reasons)
-    return page.results_page(plan, records, rows, found, commit, amended, page.pending(plan, records, reasons))
+    return page.results_page(plan, records, rows, found, commit, amended, reasons)
 
 
 def write_companions(plan: dict, runs: Path, out: Path = HERE) -> int:

@@ -154,7 +154,7 @@ def test_c1_reproduced_when_g3_is_later_in_every_pair(plan: dict, tmp_path: Path
     line = next(row for row in text.splitlines() if row.startswith("| **C1**"))
     assert "**reproduced**" in line and "fragile" not in line
     assert "not in the plan" in text or "spec differs" in text  # synthetic specs are not the plan's
-    assert "missing:" in text
+    assert "missing:" in text  # every planned run explained as given up: listed as a deviation with its reason
 
 
 def test_c1_not_reproduced_when_reversed_and_fragile_when_theta_decides(plan: dict, tmp_path: Path) -> None:
@@ -253,7 +253,13 @@ def test_deviations_name_the_claims_they_touch(plan: dict) -> None:
     assert not any("code version" in d.what for d in found)
     older = dataclasses.replace(record, environment={**record.environment, "two_clocks": "0.0.9"})
     assert any("code version 0.0.9" in d.what for d in page.deviations(plan, [older], [], {}))
-    assert sum(d.what.startswith("missing:") for d in found) == plan["estimate"]["runs"]
+    assert not any(d.what.startswith("missing:") for d in found)  # not yet run: no reason given, so not a deviation
+    given_up = {run["run_id"]: "crashed twice" for run in plan["blocks"][0]["runs"][:2]}
+    missing = [d for d in page.deviations(plan, [record], [], given_up) if d.what.startswith("missing:")]
+    assert len(missing) == 2 and {d.reason for d in missing} == {"crashed twice"}
+    unrun = page.not_yet_run(plan, [record], given_up)
+    assert unrun[0] == f"- block01: {len(plan['blocks'][0]['runs']) - 2} of {len(plan['blocks'][0]['runs'])} runs not yet recorded"
+    assert len(unrun) == len(plan["blocks"]) and unrun[1].startswith("- block02: all ")
 
 
 def test_cell_names_match_the_design() -> None:

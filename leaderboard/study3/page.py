@@ -51,7 +51,8 @@ def plan_amendments(root: Path) -> list[str]:
 
 
 def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metrics: Sequence[str], reasons: Mapping[str, str]) -> list[Deviation]:
-    """Every planned run without a record, every record the plan does not list (by spec hash: spec or seed changed), every other code or protocol version."""
+    """Every planned run given up (no record, a reason in deviations.json), every record the plan does not list (by spec hash: spec or
+    seed changed), every other code or protocol version. A planned run with neither record nor reason is not yet run (`not_yet_run`)."""
     planned = {run["run_id"]: run for block in plan["blocks"] for run in block["runs"]}
     cells = {cell["name"]: tuple(cell["claims"]) for cell in plan["cells"]}
     seen = {r.run_id for r in records}
@@ -61,7 +62,7 @@ def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metri
         return reasons.get(key, "no reason recorded")
 
     for run_id, run in planned.items():
-        if run_id not in seen:
+        if run_id not in seen and run_id in reasons:
             found.append(Deviation(f"missing: {run['cell']} seed {run['seed']} ({run_id})", tuple(run["claims"]), reason(run_id)))
     for record in records:
         name = rules.cell_name(record)
@@ -78,6 +79,18 @@ def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metri
     for run_id in missing_metrics:
         found.append(Deviation(f"no metrics.jsonl, left out of every claim: {run_id}", (), reason(run_id)))
     return found
+
+
+def not_yet_run(plan: Mapping[str, Any], records: Sequence[Record], reasons: Mapping[str, str]) -> list[str]:
+    """Per block, the planned runs with neither a record nor a reason: one line each, not a deviation (yet)."""
+    seen = {r.run_id for r in records}
+    lines = []
+    for block in plan["blocks"]:
+        waiting = [run for run in block["runs"] if run["run_id"] not in seen and run["run_id"] not in reasons]
+        if waiting:
+            whole = "all" if len(waiting) == len(block["runs"]) else f"{len(waiting)} of"
+            lines.append(f"- {block['name']}: {whole} {len(block['runs'])} runs not yet recorded")
+    return lines
 
 
 def claim_cells(claim: Mapping[str, Any]) -> set[str]:
@@ -189,9 +202,10 @@ def results_page(
     found: Sequence[Deviation],
     commit: str | None,
     amended: Sequence[str] = (),
-    waiting: Mapping[str, tuple[int, int]] | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> str:
-    waiting = pending(plan, records, {}) if waiting is None else waiting
+    reasons = reasons or {}
+    waiting = pending(plan, records, reasons)
     grid = sensitivity(plan, records, rows)
     primary = plan_module.PRIMARY
     headline = grid[primary]
@@ -228,6 +242,9 @@ def results_page(
         lines.append(f"| {outcome.key} | " + " | ".join("P" if outcome.key in waiting else SHORT[grid[s][index].verdict] for s in settings) + " |")
     lines += ["", *prediction_table(plan, read_cells(records, rows, primary))]
     lines += ["", *undecided_lines(records, rows, primary)]
+    unrun = not_yet_run(plan, records, reasons)
+    if unrun:
+        lines += ["", "Not yet run (a planned run becomes a deviation only when `deviations.json` gives the reason it was not):", "", *unrun]
     lines += ["", "Deviations from the plan:", ""]
     lines += [f"- {d.what}; touches {', '.join(d.claims) or 'no claim'}; reason: {d.reason}" for d in found] or ["- none"]
     lines += ["", *time_table(plan, records)]
