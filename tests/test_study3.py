@@ -317,3 +317,12 @@ def test_write_companions_draws_the_figures_and_the_board_the_same_twice(plan: d
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert (first / "figures/tau_mem_vs_n.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_c3c_says_why_a_cell_has_no_prediction() -> None:
+    run = rules.RunValues("r0", 0, paired.Obs(300.0, False), paired.Obs(900.0, False), 1.0, "open", 1.0)
+    cells = {"gpt 4×64 G=3 N=128": [run]}
+    outcome = rules.c3c("C3c", cells, {}, {"gpt 4×64 G=3 N=128": "gpt 4×64 G=3 N=stream"})
+    assert outcome.lines == ("gpt 4×64 G=3 N=128: no prediction (no run paired with a gpt 4×64 G=3 N=stream seed yet)",)
+    outcome = rules.c3c("C3c", cells, {"gpt 4×64 G=3 N=stream": [run]}, {"gpt 4×64 G=3 N=128": "gpt 4×64 G=3 N=stream"})
+    assert outcome.lines[0] == "gpt 4×64 G=3 N=128: no prediction (per run: open)"  # one run cannot make the 5-of-6 call

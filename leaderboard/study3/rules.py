@@ -168,7 +168,8 @@ def c3c(key: str, cells: Cells, stream: Cells, finite_to_stream: Mapping[str, st
         closed_cells += measured.count("closed") >= MAJORITY
         call = "closed" if predicted.count("closed") >= MAJORITY else "open" if predicted.count("open") >= MAJORITY else None
         if call is None:
-            lines.append(f"{finite}: no prediction (per run: {', '.join(predicted)})")
+            per_run = f"per run: {', '.join(predicted)}" if predicted else f"no run paired with a {source} seed yet"
+            lines.append(f"{finite}: no prediction ({per_run})")
             continue
         predicted_cells += 1
         agree, opposite = measured.count(call), measured.count("open" if call == "closed" else "closed")
