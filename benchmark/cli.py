@@ -549,6 +549,7 @@ __all__ = [
     "EXIT_USER_ERROR",
     "EXIT_RUN_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
     "UsageError",
     "build_parser",
     "main",
