@@ -201,3 +201,18 @@ def test_evaluating_the_same_step_twice_is_skipped_not_raised_unless_strict() ->
     strict.evaluate(4)
     with pytest.raises(ValueError, match="eval steps must increase"):
         strict.evaluate(4)
+
+
+def test_a_model_passed_to_evaluate_samples_in_eval_mode_and_is_restored() -> None:
+    import torch
+
+    task, train = _parity()
+    model = torch.nn.Linear(1, 1).train()
+    modes: list[bool] = []
+
+    def sample(n: int) -> np.ndarray:
+        modes.append(model.training)
+        return train[np.arange(n) % len(train)]
+
+    ClockMonitor(task, train, sample, batch_size=8, protocol=SMALL).evaluate(4, model=model)
+    assert modes and not any(modes) and model.training

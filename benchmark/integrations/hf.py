@@ -123,12 +123,7 @@ class ClockMonitorCallback(TrainerCallback):
         if not self.monitor.step(state.global_step):
             return
         start, start_cpu = time.perf_counter(), time.process_time()
-        training = model.training
-        model.eval()
-        try:
-            reading = self.monitor.evaluate(state.global_step)
-        finally:
-            model.train(training)
+        reading = self.monitor.evaluate(state.global_step, model=model)
         self._log(state, reading)
         self.keep_best_innovation(model, reading)
         if self.stop_at_tau_mem and reading.should_stop:

@@ -61,12 +61,7 @@ class ClockMonitorLightning(pl.Callback):
         assert self.monitor is not None
         if not self.monitor.step(trainer.global_step):
             return
-        training = pl_module.training
-        pl_module.eval()
-        try:
-            reading = self.monitor.evaluate(trainer.global_step)
-        finally:
-            pl_module.train(training)
+        reading = self.monitor.evaluate(trainer.global_step, model=pl_module)
         if log:
             pl_module.log_dict(clock_logs(reading), on_step=True, on_epoch=False)
         if self.stop_at_tau_mem and reading.should_stop:

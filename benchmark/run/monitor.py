@@ -140,9 +140,19 @@ class ClockMonitor:
         upcoming = bisect.bisect_right(self.schedule, self.last_step)  # the first scheduled step not yet evaluated
         return upcoming < len(self.schedule) and step >= self.schedule[upcoming]
 
-    def evaluate(self, step: int, *, loss: float | None = None) -> MonitorState:
-        """Draw samples through `sample_fn` with the protocol's sequential rule, measure them, read the clocks."""
-        return self._eval(step, lambda: measure_drawn(self._draw, self.task, self.metrics, self.protocol), loss)
+    def evaluate(self, step: int, *, loss: float | None = None, model: Any = None) -> MonitorState:
+        """Draw samples through `sample_fn` with the protocol's sequential rule, measure them, read the clocks.
+
+        `model` (a torch module, optional): put in eval mode while sampling and restored after, as the integrations need.
+        """
+        if model is None:
+            return self._eval(step, lambda: measure_drawn(self._draw, self.task, self.metrics, self.protocol), loss)
+        training = model.training
+        model.eval()
+        try:
+            return self.evaluate(step, loss=loss)
+        finally:
+            model.train(training)
 
     def update(self, step: int, samples: Any = None, *, loss: float | None = None) -> MonitorState:
         """Measure `samples` the caller already drew (all of them, no sequential rule), or draw them when None."""
