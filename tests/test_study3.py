@@ -242,6 +242,27 @@ def test_each_block_shows_its_measured_time(plan: dict) -> None:
     assert f"| {block['name']} | 3 of {len(block['runs'])} | {block['wall_minutes']:.0f} | 90 |" in "\n".join(page.time_table(plan, [*runs, later]))  # 70 + 20: no overnight gap
 
 
+def test_design_checks_count_records_thin_cells_and_the_smallest_n_over_b(plan: dict) -> None:
+    import dataclasses
+
+    cells = len(plan["cells"])
+
+    def run(seed: int, run_id: str):
+        record = make_record(100, 200, seed=seed, n_train=128, G=3, adapter="gpt", adapter_knobs={"depth": 4, "width": 64}, max_steps=3600)
+        return dataclasses.replace(record, run_id=run_id)
+
+    four = [run(seed, f"r{seed}") for seed in range(4)]
+    assert rules.cell_name(four[0]) in {cell["name"] for cell in plan["cells"]}
+    checks = page.design_checks(plan, four)
+    assert "- records: 4 (4 at protocol 2.0)" in checks
+    assert f"- planned cells with fewer than 5 seeds recorded: {cells} of {cells} (100 %)" in checks  # 4 seeds: still thin
+    assert "- smallest finite N over batch size B: 2" in checks  # N = 128, B = 64
+    five = [*four, run(4, "r4"), run(0, "again")]  # a repeated seed counts once
+    assert f"- planned cells with fewer than 5 seeds recorded: {cells - 1} of {cells} ({100 * (cells - 1) / cells:.0f} %)" in page.design_checks(plan, five)
+    stream = make_record(100, None, seed=0, n_train="stream", G=2, adapter="gpt", adapter_knobs={"depth": 4, "width": 64})
+    assert page.design_checks(plan, [stream])[-1] == "- smallest finite N over batch size B: no finite run"
+
+
 def test_deviations_name_the_claims_they_touch(plan: dict) -> None:
     import dataclasses
 

@@ -6,6 +6,7 @@ With no records it renders the plan: the study is planned, not run, and each blo
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from study3 import figures, rules
 from study3 import plan as plan_module
 from study3.rules import Outcome, RunValues, Setting
 
+MIN_SEEDS = 5  # issue 22's bar: ≤ 10 % of cells with fewer seeds than this
 SHORT = {"reproduced": "R", "not reproduced": "NR", "inconclusive": "I", "not testable at this scale": "NT", "pending": "P"}
 
 
@@ -247,9 +249,31 @@ def results_page(
         lines += ["", "Not yet run (a planned run becomes a deviation only when `deviations.json` gives the reason it was not):", "", *unrun]
     lines += ["", "Deviations from the plan:", ""]
     lines += [f"- {d.what}; touches {', '.join(d.claims) or 'no claim'}; reason: {d.reason}" for d in found] or ["- none"]
+    lines += ["", *design_checks(plan, records)]
     lines += ["", *time_table(plan, records)]
     lines += _cuts(plan)
     return "\n".join(lines)
+
+
+def design_checks(plan: Mapping[str, Any], records: Sequence[Record]) -> list[str]:
+    """The design's bars counted from the records: records per protocol, planned cells under MIN_SEEDS seeds, the smallest finite N / B."""
+    protocols = Counter(r.protocol_version for r in records)
+    seeds: dict[str, set[int]] = {}
+    for record in records:
+        seeds.setdefault(rules.cell_name(record), set()).add(record.seed)
+    cells = [cell["name"] for cell in plan["cells"]]
+    thin = [name for name in cells if len(seeds.get(name, ())) < MIN_SEEDS]
+    share = 100 * len(thin) / len(cells) if cells else 0.0
+    ratios = [int(r.n_train) / r.batch_size for r in records if not r.stream]
+    by_protocol = ", ".join(f"{count} at protocol {version}" for version, count in sorted(protocols.items())) or "none"
+    lines = [
+        "Design checks, from the records:",
+        "",
+        f"- records: {len(records)} ({by_protocol})",
+        f"- planned cells with fewer than {MIN_SEEDS} seeds recorded: {len(thin)} of {len(cells)} ({share:.0f} %)",
+        f"- smallest finite N over batch size B: {min(ratios):g}" if ratios else "- smallest finite N over batch size B: no finite run",
+    ]
+    return lines
 
 
 def prediction_table(plan: Mapping[str, Any], cells: rules.Cells) -> list[str]:
