@@ -80,7 +80,7 @@ def write_companions(plan: dict, runs: Path, out: Path = HERE) -> int:
     leaderboard.write(leaderboard.build(records), out / "leaderboard.md", out / "leaderboard.json")
     rows = {r.run_id: load_metrics(runs / r.run_id) for r in records}
     cells = page.read_cells(records, {k: v for k, v in rows.items() if v}, plan_module.PRIMARY)
-    return len(figures.write_all(plan, cells, out)) + len(plots.plot_all([runs], out / "figures"))
+    return len(figures.write_all(plan, cells, out, plan_module.PRIMARY)) + len(plots.plot_all([runs], out / "figures"))
 
 
 def replace_block(text: str, body: str) -> str:

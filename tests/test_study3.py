@@ -226,6 +226,7 @@ def test_the_page_renders_the_same_twice_and_lists_time_and_cpu(plan: dict, tmp_
     assert first == study.render(plan, tmp_path)
     assert "Worker time" in first and "CPU:" in first
     assert "| block01 | 0 of 12 | 80 | – | 160 | – |" in first  # a run the plan does not list counts in no block
+    assert "(read at θ_rule 0.9, hold 2)" in first and "as the runs recorded them, at θ_rule 0.95, hold 3" in first  # which reading each companion shows
 
 
 def test_each_block_shows_its_measured_time(plan: dict) -> None:

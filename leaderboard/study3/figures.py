@@ -19,10 +19,10 @@ RULE_FIGURE = "figures/tau_rule_stream.png"
 MEM, RULE = r"$\tau_\mathrm{mem}$", r"$\tau_\mathrm{rule}^\infty$"  # matplotlib mathtext
 
 
-def write_all(plan: Mapping[str, Any], cells: rules.Cells, folder: Path) -> list[Path]:
-    """Both figures under `folder` (the leaderboard/ folder); returns the files written."""
+def write_all(plan: Mapping[str, Any], cells: rules.Cells, folder: Path, setting: rules.Setting) -> list[Path]:
+    """Both figures under `folder` (the leaderboard/ folder), `cells` read at `setting`; returns the files written."""
     pyplot = require_pyplot()
-    return [tau_mem_vs_n(pyplot, plan, cells, folder / MEM_FIGURE), tau_rule_stream(pyplot, plan, cells, folder / RULE_FIGURE)]
+    return [tau_mem_vs_n(pyplot, plan, cells, folder / MEM_FIGURE), tau_rule_stream(pyplot, plan, cells, folder / RULE_FIGURE, setting)]
 
 
 def tau_mem_vs_n(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path: Path) -> Path:
@@ -51,8 +51,8 @@ def tau_mem_vs_n(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path:
     return _save(pyplot, figure, path)
 
 
-def tau_rule_stream(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path: Path) -> Path:
-    """Every planned stream cell's τ_rule^∞, one mark per seed, with each cell's step budget as a short bar."""
+def tau_rule_stream(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, path: Path, setting: rules.Setting) -> Path:
+    """Every planned stream cell's τ_rule^∞ read at `setting`, one mark per seed, with each cell's step budget as a short bar."""
     planned = [cell for cell in plan["cells"] if cell["n"] == "stream"]
     figure, axes = pyplot.subplots(figsize=(max(6.0, 0.42 * len(planned) + 1.5), 4.6))
     models = sorted({cell["model"] for cell in planned})
@@ -64,7 +64,7 @@ def tau_rule_stream(pyplot: Any, plan: Mapping[str, Any], cells: rules.Cells, pa
     axes.set_yscale("log")
     axes.set_xticks(range(len(planned)), [cell["name"].removesuffix(" N=stream") for cell in planned], rotation=70, ha="right", fontsize=6)
     axes.set_ylabel(f"{RULE} (steps, stream)")
-    axes.set_title(f"{RULE} per stream cell, each seed a mark (△ censored at its budget; grey bar: the budget)", fontsize=8)
+    axes.set_title(f"{RULE} per stream cell at {setting.text}, each seed a mark (△ censored at its budget; grey bar: the budget)", fontsize=8)
     return _save(pyplot, figure, path)
 
 

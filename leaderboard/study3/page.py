@@ -234,8 +234,10 @@ def results_page(
         lines += [f"  - {line}" for line in outcome.lines] or ["  - no runs"]
     lines += [
         "",
-        f"Figures: [τ_mem against N]({figures.MEM_FIGURE}), [τ_rule^∞ per stream cell]({figures.RULE_FIGURE}); each run's curves in"
-        " `figures/runs/`; the runs as a leaderboard: [leaderboard.md](leaderboard.md) (`leaderboard.json`).",
+        f"Figures: [τ_mem against N]({figures.MEM_FIGURE}), [τ_rule^∞ per stream cell]({figures.RULE_FIGURE}) (read at {primary.text});"
+        " each run's curves in `figures/runs/` and the runs as a leaderboard, [leaderboard.md](leaderboard.md) (`leaderboard.json`), show"
+        f" the clocks as the runs recorded them, at {_recorded_setting(plan)}, the strictest of the grid, so a τ_rule there can be later"
+        " than (or censored where) the verdicts read it.",
     ]
     settings = list(grid)
     lines += ["", "Sensitivity (R reproduced, NR not reproduced, I inconclusive, NT not testable at this scale, P pending):", ""]
@@ -274,6 +276,10 @@ def design_checks(plan: Mapping[str, Any], records: Sequence[Record]) -> list[st
         f"- smallest finite N over batch size B: {min(ratios):g}" if ratios else "- smallest finite N over batch size B: no finite run",
     ]
     return lines
+
+
+def _recorded_setting(plan: Mapping[str, Any]) -> str:
+    return Setting(plan["protocol"]["theta_rule"], plan["protocol"]["hold"]).text
 
 
 def prediction_table(plan: Mapping[str, Any], cells: rules.Cells) -> list[str]:
