@@ -83,12 +83,18 @@ def deviations(plan: Mapping[str, Any], records: Sequence[Record], missing_metri
     return found
 
 
+def _unaccounted(plan: Mapping[str, Any], records: Sequence[Record], reasons: Mapping[str, str]) -> set[str]:
+    """Planned run ids with neither a record nor a reason in deviations.json: not yet run, so not (yet) a deviation."""
+    seen = {r.run_id for r in records}
+    return {run["run_id"] for block in plan["blocks"] for run in block["runs"] if run["run_id"] not in seen and run["run_id"] not in reasons}
+
+
 def not_yet_run(plan: Mapping[str, Any], records: Sequence[Record], reasons: Mapping[str, str]) -> list[str]:
     """Per block, the planned runs with neither a record nor a reason: one line each, not a deviation (yet)."""
-    seen = {r.run_id for r in records}
+    unaccounted = _unaccounted(plan, records, reasons)
     lines = []
     for block in plan["blocks"]:
-        waiting = [run for run in block["runs"] if run["run_id"] not in seen and run["run_id"] not in reasons]
+        waiting = [run for run in block["runs"] if run["run_id"] in unaccounted]
         if waiting:
             whole = "all" if len(waiting) == len(block["runs"]) else f"{len(waiting)} of"
             lines.append(f"- {block['name']}: {whole} {len(block['runs'])} runs not yet recorded")
@@ -109,12 +115,12 @@ def claim_cells(claim: Mapping[str, Any]) -> set[str]:
 
 def pending(plan: Mapping[str, Any], records: Sequence[Record], reasons: Mapping[str, str]) -> dict[str, tuple[int, int]]:
     """Claims with a planned run in their cells neither recorded nor explained (deviations.json): {claim: (recorded, planned)}."""
-    seen = {r.run_id for r in records}
+    seen, unaccounted = {r.run_id for r in records}, _unaccounted(plan, records, reasons)
     out = {}
     for claim in plan["claims"]:
         cells = claim_cells(claim)
         runs = [run["run_id"] for block in plan["blocks"] for run in block["runs"] if run["cell"] in cells]
-        if any(run_id not in seen and run_id not in reasons for run_id in runs):
+        if unaccounted.intersection(runs):
             out[claim["key"]] = (sum(run_id in seen for run_id in runs), len(runs))
     return out
 
@@ -268,14 +274,13 @@ def design_checks(plan: Mapping[str, Any], records: Sequence[Record]) -> list[st
     share = 100 * len(thin) / len(cells) if cells else 0.0
     ratios = [int(r.n_train) / r.batch_size for r in records if not r.stream]
     by_protocol = ", ".join(f"{count} at protocol {version}" for version, count in sorted(protocols.items())) or "none"
-    lines = [
+    return [
         "Design checks, from the records:",
         "",
         f"- records: {len(records)} ({by_protocol})",
         f"- planned cells with fewer than {MIN_SEEDS} seeds recorded: {len(thin)} of {len(cells)} ({share:.0f} %)",
         f"- smallest finite N over batch size B: {min(ratios):g}" if ratios else "- smallest finite N over batch size B: no finite run",
     ]
-    return lines
 
 
 def _recorded_setting(plan: Mapping[str, Any]) -> str:
