@@ -2,8 +2,8 @@
 
 Run with `python -m pytest -m perf tests/perf/test_protocol_speed.py -s` (the numbers are printed and kept in
 pytest-benchmark's extra_info). The eval share is measured with stand-in adapters whose train step and
-sampling costs are sleeps in the ratio of the real models measured in shared/SCIENCE.md, scaled to a 2 ms
-step: the protocol's own costs (metrics, logs, checkpoints, batching) come on top and are what this
+sampling costs are sleeps in the ratio of the real models in the README's speed table (printed by
+`python tools/readme_numbers.py --speeds`), scaled to a 2 ms step: the protocol's own costs (metrics, logs, checkpoints, batching) come on top and are what this
 measures. To measure a real adapter, run it at the default schedule and read
 `record.eval_time_s / record.wall_time_s`.
 """
@@ -112,11 +112,12 @@ class StandIn(Adapter):
         return {**super().describe(), "sampling_s": self.sampling_s, "training_s": self.training_s}
 
 
-# Real rates on 2 CPU threads (shared/SCIENCE.md): train steps/s at batch 64 and samples/s.
+# Real rates on 2 cores from the README's speed table (`python tools/readme_numbers.py --speeds`): train steps/s at
+# batch 64 and samples/s of the default DiT and GPT.
 PROFILES = {
     "protocol-only (free sampling)": (None, None),
-    "dit-4x128-p2-like (15 steps/s, 254 samples/s)": (15.0, 254.0),
-    "gpt-4x128-like (5.5 steps/s, 690 samples/s)": (5.5, 690.0),
+    "dit-4x128-p2-like (10.6 steps/s, 106 samples/s)": (10.6, 106.0),
+    "gpt-4x128-like (4.43 steps/s, 340 samples/s)": (4.43, 340.0),
 }
 
 
